@@ -1,0 +1,207 @@
+"""Typed models for everything that crosses a boundary.
+
+The JSON shape follows the BullMQ reference (camelCase: `taskId`, `stepResults`, ...), because
+front ends and existing BullMQ callers already speak it; Python code uses snake_case. Job data
+models keep unknown keys (the reference's `[key: string]: unknown`), so configuration can grow
+without a schema change. `validate_model` turns pydantic's errors into one `InvalidInputError`
+whose message names every offending field by its JSON name.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+
+from durable_tasks.errors import InvalidInputError
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+class CamelModel(BaseModel):
+    """Base of our models: camelCase on the wire, snake_case in Python."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+    )
+
+
+class JobData(CamelModel):
+    """What every job carries: which task, in which workspace. Configuration only."""
+
+    model_config = ConfigDict(extra="allow")
+
+    task_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    workspace_id: str = Field(min_length=1, max_length=64)
+
+
+class SimpleJobData(JobData):
+    """Data of a simple job: the task plus its configuration (`input` and any extra keys)."""
+
+    input: Any = None
+
+
+class StepStatus(StrEnum):
+    """Life of one step of a flow (`skipped`: a dependency failed under `skip_dependents`)."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+class StepResult(CamelModel):
+    """The outcome of one step; `data` is what the step returned (the reference's children values)."""
+
+    step_type: str
+    status: StepStatus
+    error: str | None = None
+    attempts: int = 0
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    data: Any = None
+
+
+class ParentJobData(JobData):
+    """Data of a flow job. `step_results` is a cache: completed steps found there are not rerun."""
+
+    step_results: dict[str, StepResult] = Field(default_factory=dict)
+
+
+class StepJobData(JobData):
+    """What a step activity receives: its task, its parent, its name and its configuration."""
+
+    parent_job_id: str
+    step_type: str
+    input: Any = None
+    idempotency_key: str = ""
+
+
+class TaskResult(CamelModel):
+    """The live result of a flow: every step, what finished, what failed, where it is now."""
+
+    steps: dict[str, StepResult] = Field(default_factory=dict)
+    completed_steps: list[str] = Field(default_factory=list)
+    failed_steps: list[str] = Field(default_factory=list)
+    current_step: str | None = None
+    total_steps: int = 0
+    completed_count: int = 0
+    failed_count: int = 0
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+
+
+class TaskStatus(StrEnum):
+    """Status of a task record. Final statuses are never replaced within the same run."""
+
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    SUCCESS = "SUCCESS"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+    @property
+    def is_final(self) -> bool:
+        """True for SUCCESS, FAILED and CANCELLED."""
+        return self in _FINAL
+
+
+_FINAL = frozenset({TaskStatus.SUCCESS, TaskStatus.FAILED, TaskStatus.CANCELLED})
+
+
+class ErrorLogEntry(CamelModel):
+    """One failed attempt. `key` makes appends idempotent: the same attempt is logged once."""
+
+    key: str
+    timestamp: datetime
+    step: str
+    attempt: int = Field(ge=1)
+    max_attempts: int | None = Field(default=None, ge=1)
+    error_type: str
+    message: str
+    stack: str = ""
+    final: bool = False
+
+    def render(self) -> str:
+        """Format the entry for the record's human-readable `errorLog` text."""
+        total = str(self.max_attempts) if self.max_attempts else "?"
+        verdict = "final" if self.final else "will retry"
+        head = (
+            f"[{self.timestamp.isoformat()}] {self.step} attempt {self.attempt}/{total} "
+            f"({verdict}) {self.error_type}: {self.message}"
+        )
+        return f"{head}\n{self.stack.rstrip()}" if self.stack.strip() else head
+
+
+class TaskRecord(CamelModel):
+    """The PocketBase `tasks` record as the rest of the code sees it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    workspace_id: str
+    type: str
+    status: TaskStatus = TaskStatus.PENDING
+    progress: float = 0
+    input: Any = None
+    result: Any = None
+    error_log: str = ""
+    errors: list[ErrorLogEntry] = Field(default_factory=list)
+    attempts: int = 0
+    workflow_id: str = ""
+    run_id: str = ""
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    seq: int = 0
+
+
+class TaskPatch(CamelModel):
+    """One guarded write to a task record (see `pb_hooks/`): unset fields are left alone.
+
+    `new_run` claims the record for `run_id` (a start or a rerun); other writes of a run that no
+    longer owns the record are dropped, and a final status of the same run is never replaced.
+    """
+
+    run_id: str
+    new_run: bool = False
+    workflow_id: str | None = None
+    status: TaskStatus | None = None
+    progress: float | None = Field(default=None, ge=0, le=100)
+    result: Any = None
+    attempts: int | None = Field(default=None, ge=0)
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    error: ErrorLogEntry | None = None
+
+
+class SyncOutcome(CamelModel):
+    """What the store answered to a patch: applied, or dropped as stale, and the record now."""
+
+    applied: bool
+    reason: Literal["applied", "stale", "final"] = "applied"
+    record: TaskRecord
+
+
+def validate_model(model: type[_M], data: Any, *, what: str = "job data") -> _M:
+    """Validate `data` into `model`, raising `InvalidInputError` that names each bad field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidInputError(describe_validation_error(exc, what=what)) from None
+
+
+def describe_validation_error(exc: ValidationError, *, what: str = "job data") -> str:
+    """One line per field: `invalid job data: taskId: Field required; input.width: ...`."""
+    parts = []
+    for err in exc.errors(include_url=False):
+        field = ".".join(str(p) for p in err["loc"]) or "(root)"
+        parts.append(f"{field}: {err['msg']}")
+    return f"invalid {what}: " + "; ".join(parts)
