@@ -1,0 +1,1 @@
+"""Concrete simple processors and step activities."""

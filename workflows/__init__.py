@@ -1,0 +1,1 @@
+"""Concrete flow processors (Temporal workflows)."""
