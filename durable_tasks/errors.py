@@ -8,6 +8,8 @@
     ├── StoreError                     the task store (PocketBase) failed
     │   ├── StoreUnavailableError      transient: the server is down or slow; retried
     │   └── StorePermanentError        retrying will not help: credentials, schema, bad request
+    │       ├── TaskNotFoundError      the task has no record (create it first)
+    │       └── StoreRejectedError     the store refused the data itself (a field is invalid)
     └── NonRetryableError              raise from a processor to fail the task at once
 
 `NonRetryableError` is our counterpart of BullMQ's `UnrecoverableError`: the task goes to
@@ -52,6 +54,14 @@ class StoreUnavailableError(StoreError):
 
 class StorePermanentError(StoreError):
     """The store refused the request in a way retrying cannot fix (credentials, schema, input)."""
+
+
+class TaskNotFoundError(StorePermanentError, LookupError):
+    """The task has no record in the store."""
+
+
+class StoreRejectedError(StorePermanentError):
+    """The store refused the data of a write (names the field); resending it cannot succeed."""
 
 
 class NonRetryableError(DurableTasksError):
