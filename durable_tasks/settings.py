@@ -7,12 +7,18 @@ client certificate and key.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from durable_tasks.errors import ConfigurationError
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 
 
 class Settings(BaseSettings):
@@ -33,24 +39,40 @@ class Settings(BaseSettings):
     @field_validator("temporal_address")
     @classmethod
     def _host_port(cls, value: str) -> str:
+        if "://" in value:
+            # The commonest slip: a URL where gRPC wants a bare address.
+            raise ValueError("expected host:port without a scheme, for example localhost:7233")
         host, sep, port = value.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        if not sep or not host or any(c.isspace() for c in host):
             raise ValueError("expected host:port, for example localhost:7233")
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("expected host:port with a port from 1 to 65535")
         return value
 
     @field_validator("pocketbase_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")) or len(value.split("://", 1)[1]) == 0:
+        parts = urlsplit(value)
+        try:
+            port_ok = parts.port is None or 0 < parts.port < 65536
+        except ValueError:  # urlsplit refuses ports that are not numbers or out of range
+            port_ok = False
+        if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
             raise ValueError("expected an http(s) URL, for example http://127.0.0.1:8090")
         return value.rstrip("/")
 
     @field_validator("pocketbase_admin_email")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
-        if value is not None and "@" not in value:
-            raise ValueError("expected an email address")
+        if value is not None and not _EMAIL.fullmatch(value):
+            raise ValueError("expected an email address, for example admin@example.com")
         return value
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Settings:
+        if (self.temporal_tls_cert is None) != (self.temporal_tls_key is None):
+            raise ValueError("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together")
+        return self
 
     def require_pocketbase_credentials(self) -> tuple[str, str]:
         """The superuser credentials the worker writes with, or a one-line error saying what to set."""
@@ -62,15 +84,32 @@ class Settings(BaseSettings):
         return self.pocketbase_admin_email, self.pocketbase_admin_password
 
 
-_ALIASES = {name: field.alias for name, field in Settings.model_fields.items()}
+_ALIASES = {name: field.alias or name for name, field in Settings.model_fields.items()}
+# Values never echoed back in an error message.
+_SECRETS = {"TEMPORAL_API_KEY", "POCKETBASE_ADMIN_PASSWORD"}
 
 
-def load_settings() -> Settings:
-    """Read the settings from the environment, or raise a one-line `ConfigurationError`."""
+def _describe(err: ErrorDetails) -> str:
+    """One readable line for one validation error: the variable, what is wrong, what was given."""
+    message = err["msg"].removeprefix("Value error, ")
+    if not err["loc"]:  # a check across several variables names them in its message
+        return message
+    var = _ALIASES.get(str(err["loc"][0]), str(err["loc"][0]))
+    given = err.get("input")
+    if var in _SECRETS or not isinstance(given, str):
+        return f"{var}: {message}"
+    return f"{var}: {message} (got {given!r})"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings from the environment, or raise a one-line `ConfigurationError`.
+
+    `overrides` (by field name) win over the environment; `durable-tasks dev` uses them to point
+    the worker at the servers it just started while keeping the rest of the user's settings.
+    """
     try:
-        return Settings()
+        return Settings(**overrides)
     except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        name = str(err["loc"][0]) if err["loc"] else "?"
-        var = _ALIASES.get(name, name)
-        raise ConfigurationError(f"{var}: {err['msg']}") from None
+        errors = exc.errors(include_url=False)
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ConfigurationError(_describe(errors[0]) + more) from None
