@@ -1,0 +1,103 @@
+"""`durable-tasks worker`: run a worker against the Temporal and PocketBase named by the settings.
+
+The command only parses options, loads the settings (a bad one is a one-line error, exit 2) and
+turns SIGINT/SIGTERM into the `stop` event `run_worker` waits on, so a deploy's SIGTERM lets
+in-flight activities finish instead of killing them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+from typing import TYPE_CHECKING, Any
+
+from durable_tasks.cli._signals import stop_on_signals
+from durable_tasks.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from durable_tasks.settings import Settings
+
+_DESCRIPTION = """\
+Run a worker: it polls the task queue (DURABLE_TASKS_TASK_QUEUE) on the Temporal server at
+TEMPORAL_ADDRESS and runs the flow processors (workflows) and simple processors (activities) it
+knows, writing every task's state to PocketBase (POCKETBASE_URL, as POCKETBASE_ADMIN_EMAIL).
+
+The worker knows the processors in the `workflows` and `activities` packages, plus those defined
+in the modules given with --import. SIGINT or SIGTERM stops it gracefully: it stops polling and
+lets running activities finish.
+"""
+
+_EPILOG = """\
+examples:
+  durable-tasks worker
+  durable-tasks worker --import myapp.processors --max-concurrent-activities 20
+"""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def register(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Add the `worker` command."""
+    parser = subparsers.add_parser(
+        "worker",
+        help="run a worker that executes tasks (Ctrl-C stops it gracefully)",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--import",
+        dest="imports",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="also load the processors defined in MODULE (repeatable), e.g. myapp.processors",
+    )
+    parser.add_argument(
+        "--max-concurrent-activities",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="run at most N activities at once in this worker (default: the SDK's default)",
+    )
+    parser.set_defaults(handler=_run, default_log_level="info")
+
+
+def _check_importable(modules: list[str]) -> None:
+    """Refuse a misspelt --import before connecting anywhere, naming the module."""
+    for name in modules:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            raise ConfigurationError(
+                f"--import {name}: no module named {name!r} (is it installed, and on PYTHONPATH?)"
+            )
+
+
+def _run(args: argparse.Namespace) -> int:
+    from durable_tasks.settings import load_settings
+
+    settings = load_settings()
+    _check_importable(args.imports)
+    asyncio.run(_serve(settings, args.imports, args.max_concurrent_activities))
+    return 0
+
+
+async def _serve(settings: Settings, imports: list[str], max_concurrent: int | None) -> None:
+    from durable_tasks.worker import run_worker
+
+    with stop_on_signals() as signals:
+        await run_worker(
+            settings, imports=imports, max_concurrent_activities=max_concurrent, stop=signals.stop
+        )
