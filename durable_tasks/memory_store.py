@@ -11,7 +11,7 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-from durable_tasks.errors import TaskAlreadyExistsError
+from durable_tasks.errors import TaskAlreadyExistsError, TaskNotFoundError
 from durable_tasks.models import SyncOutcome, TaskPatch, TaskRecord, TaskStatus
 from durable_tasks.store import MAX_ERROR_ENTRIES, MAX_ERROR_LOG_CHARS
 
@@ -26,9 +26,7 @@ class MemoryTaskStore:
         self.writes = 0
         """Number of `sync` calls received, applied or not (what a benchmark counts)."""
 
-    async def create(
-        self, *, task_id: str, workspace_id: str, type: str, input: Any
-    ) -> TaskRecord:
+    async def create(self, *, task_id: str, workspace_id: str, type: str, input: Any) -> TaskRecord:
         async with self._lock:
             if task_id in self._records:
                 existing = self._records[task_id]
@@ -49,9 +47,7 @@ class MemoryTaskStore:
             self.writes += 1
             current = self._records.get(task_id)
             if current is None:
-                from durable_tasks.errors import StorePermanentError
-
-                raise StorePermanentError(f"task {task_id} has no record; create it first")
+                raise TaskNotFoundError(f"task {task_id} has no record; create it first")
             updated, reason = apply_patch(current, patch)
             changed = updated != current
             if changed:

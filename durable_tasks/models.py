@@ -83,6 +83,17 @@ class StepJobData(JobData):
     step_type: str
     input: Any = None
     idempotency_key: str = ""
+    """`<taskId>:<stepType>`: the same for every attempt and every rerun; key your artifacts by it."""
+    attempt: int = Field(default=1, ge=1)
+    max_attempts: int = Field(default=3, ge=0)
+    dependency_results: dict[str, Any] = Field(default_factory=dict)
+    """The `data` of the steps this one depends on (the reference's `getChildrenValues()`)."""
+
+    def config(self, model: type[_M]) -> _M:
+        """The flow's configuration (`input`) as the flow's own job-data model."""
+        raw = dict(self.input or {})
+        raw.update(taskId=self.task_id, workspaceId=self.workspace_id)
+        return validate_model(model, raw)
 
 
 class TaskResult(CamelModel):

@@ -37,9 +37,7 @@ MAX_ERROR_LOG_CHARS = 1_000_000
 class TaskStore(Protocol):
     """Reads and guarded writes of task records. All methods are safe to call from the loop."""
 
-    async def create(
-        self, *, task_id: str, workspace_id: str, type: str, input: Any
-    ) -> TaskRecord:
+    async def create(self, *, task_id: str, workspace_id: str, type: str, input: Any) -> TaskRecord:
         """Create a `PENDING` record; raises `TaskAlreadyExistsError` if the id is taken."""
         ...
 

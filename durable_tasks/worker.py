@@ -1,11 +1,62 @@
-"""The worker: placeholder until the processor issues land (run_worker's signature is fixed)."""
+"""Building and running a worker: every processor, the sync interceptor, the pydantic converter.
+
+`build_worker` is what tests and embedding applications use; `run_worker` is what the
+`durable-tasks worker` command (and `durable-tasks dev`) runs: it connects to Temporal and
+PocketBase from the settings and runs until told to stop, giving running activities a grace
+period to finish.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
 
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from durable_tasks.interceptor import TaskSyncInterceptor
+from durable_tasks.outbox import ProgressOutbox
+from durable_tasks.registry import DEFAULT_MODULES, ProcessorRegistry
 from durable_tasks.settings import Settings
+from durable_tasks.simple_workflow import SimpleTaskWorkflow
+from durable_tasks.store import TaskStore
+from durable_tasks.sync import SyncActivities
+
+log = logging.getLogger("durable_tasks.worker")
+
+
+def build_worker(
+    client: Client,
+    *,
+    task_queue: str,
+    store: TaskStore,
+    registry: ProcessorRegistry,
+    outbox: ProgressOutbox | None = None,
+    **worker_options: Any,
+) -> Worker:
+    """A Temporal worker running every processor of `registry`, syncing to `store`.
+
+    `client` must use `pydantic_data_converter` (our clients do). Extra keyword arguments go to
+    `temporalio.worker.Worker` (concurrency limits, graceful shutdown timeout, ...).
+    """
+    interceptors = [TaskSyncInterceptor(outbox or ProgressOutbox(store))]
+    interceptors.extend(worker_options.pop("interceptors", []))
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[SimpleTaskWorkflow, *registry.flows.values()],
+        activities=[*registry.activities(), SyncActivities(store).sync_task_state],
+        interceptors=interceptors,
+        # The framework is deterministic and stateless at import: share it with the sandbox.
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules("durable_tasks")
+        ),
+        **worker_options,
+    )
 
 
 async def run_worker(
@@ -14,6 +65,37 @@ async def run_worker(
     imports: Sequence[str] = (),
     max_concurrent_activities: int | None = None,
     stop: asyncio.Event | None = None,
+    graceful_shutdown: timedelta = timedelta(seconds=30),
 ) -> None:
     """Run a worker for `settings.task_queue` until `stop` is set (or forever)."""
-    raise NotImplementedError
+    from durable_tasks.client import connect_temporal
+    from durable_tasks.pocketbase_store import PocketBaseTaskStore
+
+    registry = ProcessorRegistry.discover([*DEFAULT_MODULES, *imports])
+    client = await connect_temporal(settings)
+    store = PocketBaseTaskStore.from_settings(settings)
+    outbox = ProgressOutbox(store)
+    options: dict[str, Any] = {"graceful_shutdown_timeout": graceful_shutdown}
+    if max_concurrent_activities:
+        options["max_concurrent_activities"] = max_concurrent_activities
+    worker = build_worker(
+        client,
+        task_queue=settings.task_queue,
+        store=store,
+        registry=registry,
+        outbox=outbox,
+        **options,
+    )
+    log.info(
+        "worker on task queue %r at %s, task types: %s",
+        settings.task_queue,
+        settings.temporal_address,
+        ", ".join(registry.names) or "none",
+    )
+    try:
+        async with worker:
+            await (stop or asyncio.Event()).wait()
+            log.info("stopping: running activities get %ss to finish", graceful_shutdown)
+    finally:
+        await outbox.close()
+        await store.close()

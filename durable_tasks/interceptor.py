@@ -1,0 +1,94 @@
+"""`TaskSyncInterceptor`: keeps every task record true without a line of PocketBase in processors.
+
+Install it on the worker (`durable_tasks.worker` does). Workflow side: for workflows that own a
+task (they define `durable_task_identity`), it claims the record at start (RUNNING, startedAt,
+workflowId, runId), lets the workflow publish progress, results and error entries through a
+`WorkflowTaskSync`, and writes SUCCESS, FAILED or CANCELLED at the end — all through local
+activities, so a replay never writes again. Activity side: it binds the worker's progress outbox
+so `ctx.report_progress` reaches the record, coalesced.
+
+Adding this interceptor to a worker whose workflows are already running would change their
+history, so the workflow side is gated by `workflow.patched(SYNC_PATCH_ID)`: executions that
+began without it carry on without it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic_core import to_jsonable_python
+from temporalio import workflow
+from temporalio.worker import (
+    ActivityInboundInterceptor,
+    ExecuteActivityInput,
+    ExecuteWorkflowInput,
+    Interceptor,
+    WorkflowInboundInterceptor,
+    WorkflowInterceptorClassInput,
+)
+
+with workflow.unsafe.imports_passed_through():
+    from durable_tasks.attempts import is_cancellation
+    from durable_tasks.models import TaskStatus
+    from durable_tasks.outbox import ProgressOutbox, reset_current_outbox, set_current_outbox
+    from durable_tasks.sync import WorkflowTaskSync, attach
+
+SYNC_PATCH_ID = "durable-tasks-sync-v1"
+
+
+class TaskSyncInterceptor(Interceptor):
+    """Worker interceptor syncing task state to the store (see the module docstring)."""
+
+    def __init__(self, outbox: ProgressOutbox | None = None) -> None:
+        self._outbox = outbox
+
+    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
+        return _ActivityInbound(next, self._outbox)
+
+    def workflow_interceptor_class(
+        self, input: WorkflowInterceptorClassInput
+    ) -> type[WorkflowInboundInterceptor] | None:
+        return _WorkflowInbound
+
+
+class _ActivityInbound(ActivityInboundInterceptor):
+    def __init__(self, next: ActivityInboundInterceptor, outbox: ProgressOutbox | None) -> None:
+        super().__init__(next)
+        self._outbox = outbox
+
+    async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+        token = set_current_outbox(self._outbox)
+        try:
+            return await super().execute_activity(input)
+        finally:
+            reset_current_outbox(token)
+
+
+class _WorkflowInbound(WorkflowInboundInterceptor):
+    async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
+        identify = getattr(input.type, "durable_task_identity", None)
+        if identify is None or not input.args or not workflow.patched(SYNC_PATCH_ID):
+            return await super().execute_workflow(input)
+        task_id, new_task = identify(input.args[0])
+        info = workflow.info()
+        sync = WorkflowTaskSync(task_id=task_id, run_id=info.run_id, create=new_task)
+        attach(sync)
+        sync.update(
+            new_run=True,
+            status=TaskStatus.RUNNING,
+            workflow_id=info.workflow_id,
+            started_at=workflow.now(),
+        )
+        try:
+            result = await super().execute_workflow(input)
+        except BaseException as err:
+            if is_cancellation(err):
+                await sync.finish(TaskStatus.CANCELLED)
+            elif isinstance(err, Exception) and workflow.is_failure_exception(err):
+                await sync.finish(TaskStatus.FAILED)
+            # Anything else fails only the workflow task, which Temporal retries: no final write.
+            raise
+        record_result = getattr(input.type, "durable_task_record_result", None)
+        value = record_result(result) if record_result else result
+        await sync.finish(TaskStatus.SUCCESS, result=to_jsonable_python(value, by_alias=True))
+        return result

@@ -1,0 +1,202 @@
+"""`BaseProcessor` and `BaseSimpleProcessor`: the reference's simple processors as activities.
+
+A simple processor declares its `name`, its `input_model` (a `SimpleJobData` subclass), its
+`retry` policy and timeouts, and implements `process(data, ctx)`, async or plain (a plain one
+runs in a thread so it never blocks the worker). It never talks to PocketBase: the sync
+interceptor keeps the task record true.
+
+    class SendEmail(BaseSimpleProcessor[EmailJobData]):
+        name = "send-email"
+        input_model = EmailJobData
+
+        async def process(self, data: EmailJobData, ctx: TaskContext) -> dict[str, str]:
+            ctx.report_progress(50)
+            return {"messageId": await send(data.to, data.subject, data.body)}
+
+Events: `on_active`, `on_completed`, `on_failed` (told whether the failure is final) and
+`on_progress` fire at the moments BullMQ's worker events fire. A hook that raises is logged and
+never changes the task's outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pydantic import Field
+from pydantic_core import to_jsonable_python
+from temporalio import activity
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+from durable_tasks.context import TaskContext
+from durable_tasks.errorlog import facts_from_exception
+from durable_tasks.errors import ConfigurationError, InvalidInputError, NonRetryableError
+from durable_tasks.models import CamelModel, SimpleJobData, validate_model
+from durable_tasks.outbox import current_outbox
+from durable_tasks.retry import ActivityOptions, RetryOptions
+
+DataT = TypeVar("DataT", bound=SimpleJobData)
+log = logging.getLogger("durable_tasks.processor")
+
+
+class SimpleActivityInput(CamelModel):
+    """What the simple-task workflow sends to one attempt of a simple processor."""
+
+    data: dict[str, Any]
+    attempt: int = Field(default=1, ge=1)
+    retry: RetryOptions = Field(default_factory=RetryOptions)
+
+
+class BaseProcessor:
+    """Shared helpers of every processor: error formatting and hooks that cannot break a task."""
+
+    name: ClassVar[str] = ""
+
+    @property
+    def logger(self) -> logging.Logger:
+        """The processor's logger (`durable_tasks.processors.<name>`)."""
+        return logging.getLogger(f"durable_tasks.processors.{self.name}")
+
+    @staticmethod
+    def format_error(error: BaseException) -> str:
+        """`Type: message`, the way the error log and `StepResult.error` show errors."""
+        facts = facts_from_exception(error)
+        return f"{facts.error_type}: {facts.message}"
+
+    async def _call_hook(self, hook: str, fn: Callable[..., Any], *args: Any, **kw: Any) -> None:
+        try:
+            outcome = fn(*args, **kw)
+            if inspect.isawaitable(outcome):
+                await outcome
+        except Exception:
+            log.exception(
+                "%s: the %s hook raised; the task's outcome is unchanged", self.name, hook
+            )
+
+
+class BaseSimpleProcessor(BaseProcessor, Generic[DataT]):
+    """A standalone job run as a Temporal activity (see the module docstring)."""
+
+    input_model: ClassVar[type[SimpleJobData]] = SimpleJobData
+    retry: ClassVar[RetryOptions | RetryPolicy | None] = None
+    start_to_close_timeout: ClassVar[timedelta] = timedelta(minutes=10)
+    heartbeat_timeout: ClassVar[timedelta | None] = timedelta(seconds=30)
+
+    def process(self, data: DataT, ctx: TaskContext) -> Awaitable[Any] | Any:
+        """Do the work. Return a JSON-able result; raise to fail the attempt."""
+        raise NotImplementedError(f"{type(self).__name__} must implement process(data, ctx)")
+
+    # -- events (override any) --------------------------------------------------------------
+
+    def on_active(self, data: DataT, ctx: TaskContext) -> Awaitable[None] | None:
+        """An attempt starts (BullMQ's `active`)."""
+        return None
+
+    def on_completed(self, data: DataT, result: Any, ctx: TaskContext) -> Awaitable[None] | None:
+        """The job finished successfully (BullMQ's `completed`)."""
+        return None
+
+    def on_failed(
+        self, data: DataT, error: BaseException, ctx: TaskContext, *, final: bool
+    ) -> Awaitable[None] | None:
+        """An attempt failed; `final` says whether the task is now FAILED (BullMQ's `failed`)."""
+        return None
+
+    def on_progress(self, data: DataT, percent: float, ctx: TaskContext) -> None:
+        """Progress was reported (BullMQ's `progress`). Synchronous: it may fire very often."""
+        return None
+
+    # -- wiring -----------------------------------------------------------------------------
+
+    @classmethod
+    def options(cls) -> ActivityOptions:
+        """Retries and timeouts as declared on the class."""
+        if not cls.name:
+            raise ConfigurationError(f"{cls.__qualname__} must set a name")
+        return ActivityOptions(
+            retry=RetryOptions.coerce(cls.retry),
+            start_to_close_timeout=cls.start_to_close_timeout,
+            heartbeat_timeout=cls.heartbeat_timeout,
+        )
+
+    @classmethod
+    def validate(cls, raw: Any) -> SimpleJobData:
+        """Validate job data into `input_model`; `InvalidInputError` names the field."""
+        return validate_model(cls.input_model, raw)
+
+    def activity(self) -> Callable[[SimpleActivityInput], Awaitable[Any]]:
+        """The Temporal activity (named after the processor) that runs one attempt."""
+        processor = self
+
+        @activity.defn(name=self.name)
+        async def run_simple_processor(input: SimpleActivityInput) -> Any:
+            return await processor._run_attempt(input)
+
+        return run_simple_processor
+
+    async def _run_attempt(self, input: SimpleActivityInput) -> Any:
+        try:
+            data: Any = self.validate(input.data)
+        except InvalidInputError as err:
+            raise ApplicationError(str(err), type="InvalidInputError", non_retryable=True) from None
+        info = activity.info()
+        ctx = TaskContext(
+            task_id=data.task_id,
+            workspace_id=data.workspace_id,
+            step=self.name,
+            attempt=input.attempt,
+            max_attempts=input.retry.maximum_attempts,
+            run_id=info.workflow_run_id or "",
+            outbox=current_outbox(),
+            logger_name=self.logger.name,
+            on_progress=lambda p: self._progress_hook(data, p, ctx),
+        )
+        await self._call_hook("on_active", self.on_active, data, ctx)
+        beat = _keep_alive(ctx, self.heartbeat_timeout)
+        try:
+            result = await self._invoke(data, ctx)
+        except Exception as err:
+            facts = facts_from_exception(err)
+            final = ctx.is_last_attempt or not input.retry.retries(
+                facts.error_type, non_retryable=facts.non_retryable
+            )
+            await self._call_hook("on_failed", self.on_failed, data, err, ctx, final=final)
+            if isinstance(err, NonRetryableError):
+                raise ApplicationError(str(err), type=facts.error_type, non_retryable=True) from err
+            raise
+        finally:
+            beat.cancel()
+        await self._call_hook("on_completed", self.on_completed, data, result, ctx)
+        outbox = current_outbox()
+        if outbox is not None:
+            await outbox.flush(ctx.task_id, timeout=2.0)
+        return to_jsonable_python(result, by_alias=True)
+
+    async def _invoke(self, data: Any, ctx: TaskContext) -> Any:
+        if inspect.iscoroutinefunction(self.process):
+            return await self.process(data, ctx)
+        outcome = await asyncio.to_thread(self.process, data, ctx)
+        return await outcome if inspect.isawaitable(outcome) else outcome
+
+    def _progress_hook(self, data: Any, percent: float, ctx: TaskContext) -> None:
+        try:
+            self.on_progress(data, percent, ctx)
+        except Exception:
+            log.exception("%s: the on_progress hook raised; ignored", self.name)
+
+
+def _keep_alive(ctx: TaskContext, heartbeat_timeout: timedelta | None) -> asyncio.Task[None]:
+    """Heartbeat while the attempt runs: liveness for Temporal, and how cancellation arrives."""
+
+    async def beat() -> None:
+        interval = max(heartbeat_timeout.total_seconds() / 3, 0.1) if heartbeat_timeout else 1.0
+        while True:
+            ctx.heartbeat(ctx.progress)
+            await asyncio.sleep(interval)
+
+    return asyncio.get_running_loop().create_task(beat())
