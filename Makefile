@@ -1,0 +1,39 @@
+# Two commands for a fresh clone: `make run` and `make test`. Both bootstrap .venv first; the
+# stamp file depends on pyproject.toml, so a second call installs nothing until it changes.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Extra arguments: `make test PYTEST_ARGS="-k devstack -x"`, `make run ARGS="--no-worker"`.
+PYTEST_ARGS ?=
+ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint fmt clean
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --disable-pip-version-check --quiet -e '.[dev]'
+	touch $@
+
+run: $(STAMP)  ## start Temporal, PocketBase and a worker (durable-tasks dev)
+	$(BIN)/durable-tasks dev $(ARGS)
+
+lint: $(STAMP)  ## ruff lint, ruff format check, mypy (strict) on the package
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint  ## lint, then the whole test suite
+	$(BIN)/python .ci/pytest_guard.py $(PYTEST_ARGS)
+
+fmt: $(STAMP)  ## format and auto-fix what ruff can
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:  ## remove .venv and .data (the dev stack's state)
+	rm -rf $(VENV) .data
