@@ -21,6 +21,7 @@ from temporalio.workflow import ActivityCancellationType
 with workflow.unsafe.imports_passed_through():
     from durable_tasks import sync as task_sync
     from durable_tasks.attempts import AttemptsExhaustedError, is_cancellation, run_attempts
+    from durable_tasks.errorlog import FailureFacts, make_entry
     from durable_tasks.errors import ConfigurationError
     from durable_tasks.models import (
         ErrorLogEntry,
@@ -210,7 +211,24 @@ class FlowRun:
                 started_at=started,
                 completed_at=workflow.now(),
             )
-        return _as_step_result(name, raw, self.result.steps[name].attempts, started)
+        outcome = _as_step_result(name, raw, self.result.steps[name].attempts, started)
+        if outcome.status == StepStatus.FAILED and self.sync is not None:
+            # A recoverable failure the step reported itself: logged, not retried.
+            facts = FailureFacts(
+                "StepFailed", outcome.error or "the step reported failure", "", True
+            )
+            self.sync.log_error(
+                make_entry(
+                    facts,
+                    run_id=workflow.info().run_id,
+                    step=name,
+                    attempt=outcome.attempts,
+                    max_attempts=options.retry.maximum_attempts,
+                    timestamp=workflow.now(),
+                    final=True,
+                )
+            )
+        return outcome
 
     def _finish(self, name: str, outcome: StepResult) -> None:
         if outcome.completed_at is None:

@@ -11,13 +11,21 @@ import shutil
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
+
+from durable_tasks.client import TaskClient
+from durable_tasks.outbox import ProgressOutbox
+from durable_tasks.registry import ProcessorRegistry
+from durable_tasks.store import TaskStore
+from durable_tasks.worker import build_worker
 
 
 def _binary(name: str) -> str:
@@ -71,3 +79,24 @@ def task_queue() -> str:
 def temporal_client(temporal_env: WorkflowEnvironment) -> Client:
     """The time-skipping environment's client (interceptors appended, never replaced)."""
     return temporal_env.client
+
+
+@asynccontextmanager
+async def running_worker(
+    client: Client,
+    store: TaskStore,
+    *processors: type[Any],
+    task_queue: str | None = None,
+    outbox: ProgressOutbox | None = None,
+) -> AsyncIterator[TaskClient]:
+    """Run a worker for `processors` and give a `TaskClient` on the same queue.
+
+    async with running_worker(temporal_client, task_store, SendEmail) as tasks:
+        await tasks.start("send-email", workspace_id="ws", input={...}, task_id="t1")
+        record = await tasks.wait("t1")
+    """
+    queue = task_queue or f"tq-{uuid.uuid4()}"
+    registry = ProcessorRegistry.of(*processors)
+    worker = build_worker(client, task_queue=queue, store=store, registry=registry, outbox=outbox)
+    async with worker:
+        yield TaskClient(client, store, registry, task_queue=queue)
