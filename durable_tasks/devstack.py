@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import secrets
 import socket
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from durable_tasks.cli._signals import StopSignals
 
 __all__ = ["DevServerError", "DevStackConfig", "check_ports_free", "run_dev_stack"]
+
+log = logging.getLogger("durable_tasks.devstack")
 
 HOST = "127.0.0.1"
 CREDENTIALS_FILE = "pocketbase-admin.json"
@@ -253,7 +256,11 @@ async def _serve(
         for task in waiters:
             task.cancel()
     if worker is not None and worker.done() and not worker.cancelled():
-        worker.result()  # the worker failed on its own: let its error through (servers stop)
+        if isinstance(error := worker.exception(), DurableTasksError):
+            raise error  # a setting or input the user must fix: one line, exit 2
+        if error is not None:
+            log.error("the worker crashed; stopping the servers", exc_info=error)
+            return 1
     if watcher.done() and not watcher.cancelled() and (died := watcher.result()):
         print(f"durable-tasks: error: {died}", file=out, flush=True)
         return 1

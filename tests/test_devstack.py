@@ -127,6 +127,13 @@ async def _worker_polls(address: str, task_queue: str) -> bool:
 
 def _check_servers_then_stop(stack: _Stack, *, with_worker: bool) -> None:
     text = stack.wait_ready()
+    try:
+        _check_and_stop(stack, text, with_worker=with_worker)
+    except Exception as exc:  # the dev stack's own output says more than a refused connection
+        pytest.fail(f"{type(exc).__name__}: {exc}\n{stack.diagnostics()}")
+
+
+def _check_and_stop(stack: _Stack, text: str, *, with_worker: bool) -> None:
     temporal = re.search(r"Temporal\s+(\S+)\s+\(pid (\d+)", text)
     pocketbase = re.search(r"PocketBase\s+(http\S+)\s+\(pid (\d+)", text)
     superuser = re.search(r"Superuser\s+(\S+)\s+password (\S+)", text)
