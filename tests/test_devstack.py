@@ -145,6 +145,7 @@ def _check_and_stop(stack: _Stack, text: str, *, with_worker: bool) -> None:
     assert f"{pb_url}/_/" in text
 
     asyncio.run(_temporal_lists_workflows(address))
+    assert httpx.get(f"http://127.0.0.1:{stack.ports['ui']}/", timeout=5).status_code == 200
     assert httpx.get(f"{pb_url}/api/health", timeout=5).status_code == 200
     auth = httpx.post(
         f"{pb_url}/api/collections/_superusers/auth-with-password",
