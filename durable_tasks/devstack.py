@@ -17,6 +17,7 @@ import logging
 import os
 import secrets
 import socket
+import sys
 from contextlib import AsyncExitStack, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -262,7 +263,7 @@ async def _serve(
             log.error("the worker crashed; stopping the servers", exc_info=error)
             return 1
     if watcher.done() and not watcher.cancelled() and (died := watcher.result()):
-        print(f"durable-tasks: error: {died}", file=out, flush=True)
+        print(f"durable-tasks: error: {died}", file=sys.stderr, flush=True)
         return 1
     return 0
 
@@ -272,7 +273,7 @@ async def _first_exit(
 ) -> str:
     """Wait until a server exits on its own; say which, unless it was a stop signal's doing."""
     while True:
-        for name, code, log in (
+        for name, code, log_path in (
             ("Temporal", temporal.exit_code(), temporal.log_file),
             ("PocketBase", pocketbase.process.poll(), pocketbase.log_path),
         ):
@@ -283,7 +284,7 @@ async def _first_exit(
                     await asyncio.wait_for(stop.wait(), 1.0)
                 if stop.is_set():
                     return ""
-                return f"{name} exited unexpectedly (code {code}); see {log}"
+                return f"{name} exited unexpectedly (code {code}); see {log_path}"
         await asyncio.sleep(0.5)
 
 
@@ -296,5 +297,9 @@ async def _finish(worker: asyncio.Task[None], force: asyncio.Event) -> None:
     forced.cancel()
     if worker not in done:
         worker.cancel()
-        with suppress(asyncio.CancelledError, DurableTasksError):
+        try:
             await worker
+        except asyncio.CancelledError:
+            pass
+        except Exception:  # the servers must still be stopped; say why the worker did not drain
+            log.exception("the worker failed while being cancelled")

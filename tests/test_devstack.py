@@ -188,6 +188,25 @@ def test_dev_runs_a_worker_too(dev_stack: _Stack) -> None:
     _check_servers_then_stop(dev_stack, with_worker=True)
 
 
+@pytest.mark.timeout(150)
+@pytest.mark.parametrize("dev_stack", [["--no-worker"]], indirect=True)
+def test_a_server_dying_stops_the_rest(dev_stack: _Stack) -> None:
+    """If Temporal dies under it, dev says so, stops PocketBase and exits 1: no half-stack."""
+    text = dev_stack.wait_ready()
+    temporal = re.search(r"Temporal\s+\S+\s+\(pid (\d+)", text)
+    pocketbase = re.search(r"PocketBase\s+http\S+\s+\(pid (\d+)", text)
+    assert temporal and pocketbase, text
+    os.kill(int(temporal[1]), signal.SIGKILL)
+    try:
+        code = dev_stack.process.wait(STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"dev kept running without Temporal\n{dev_stack.diagnostics()}")
+    assert code == 1, dev_stack.diagnostics()
+    assert "durable-tasks: error: Temporal exited unexpectedly" in dev_stack.stderr.read_text()
+    assert _pid_gone(int(pocketbase[1]))
+    assert all(_port_is_free(port) for port in dev_stack.ports.values())
+
+
 @pytest.mark.parametrize(
     ("taken", "name"),
     [
