@@ -17,6 +17,7 @@ import logging
 import os
 import secrets
 import socket
+import string
 import sys
 from contextlib import AsyncExitStack, suppress
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ log = logging.getLogger("durable_tasks.devstack")
 HOST = "127.0.0.1"
 CREDENTIALS_FILE = "pocketbase-admin.json"
 GENERATED_EMAIL = "admin@example.com"
+_PASSWORD_ALPHABET = string.ascii_letters + string.digits
 STARTUP_TIMEOUT = 60.0
 WORKER_SHUTDOWN_TIMEOUT = 60.0
 
@@ -108,14 +110,17 @@ def superuser_credentials(data_dir: Path, settings: Settings) -> Credentials:
             raise ConfigurationError(
                 f"{path} is unreadable or damaged; delete it to generate a new superuser"
             ) from None
-    # PocketBase caps superuser passwords at 71 characters; 24 URL-safe ones is plenty.
-    generated = Credentials(
-        GENERATED_EMAIL, secrets.token_urlsafe(18), f"generated, saved in {path}"
-    )
+    generated = Credentials(GENERATED_EMAIL, _new_password(), f"generated, saved in {path}")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as file:
         json.dump({"email": generated.email, "password": generated.password}, file)
     return generated
+
+
+def _new_password() -> str:
+    """24 letters and digits (~142 bits). Not `token_urlsafe`: a leading "-" reads as an option to
+    the `pocketbase superuser upsert` command line, and PocketBase caps passwords at 71."""
+    return "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(24))
 
 
 async def run_dev_stack(config: DevStackConfig, signals: StopSignals, out: TextIO) -> int:

@@ -262,6 +262,8 @@ def test_generated_superuser_is_saved_privately_and_reused(tmp_path: Path) -> No
     assert stat.S_IMODE(saved.stat().st_mode) == 0o600
     assert json.loads(saved.read_text()) == {"email": first.email, "password": first.password}
     assert len(first.password) >= 20
+    # Letters and digits only: a generated "-abc" once read as an option to `pocketbase superuser`.
+    assert first.password.isalnum() and first.password.isascii()
     again = superuser_credentials(tmp_path, Settings())
     assert (again.email, again.password) == (first.email, first.password)
 
