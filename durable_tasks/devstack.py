@@ -12,18 +12,16 @@ on 7233/8233/8090) is reported instead of half-starting.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
-import secrets
 import socket
-import string
 import sys
 from contextlib import AsyncExitStack, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from durable_tasks._dev_credentials import Credentials, superuser_credentials
 from durable_tasks._temporal_dev_server import DevServerError, TemporalDevServer
 from durable_tasks.errors import ConfigurationError, DurableTasksError
 from durable_tasks.settings import Settings, load_settings
@@ -37,9 +35,6 @@ __all__ = ["DevServerError", "DevStackConfig", "check_ports_free", "run_dev_stac
 log = logging.getLogger("durable_tasks.devstack")
 
 HOST = "127.0.0.1"
-CREDENTIALS_FILE = "pocketbase-admin.json"
-GENERATED_EMAIL = "admin@example.com"
-_PASSWORD_ALPHABET = string.ascii_letters + string.digits
 STARTUP_TIMEOUT = 60.0
 WORKER_SHUTDOWN_TIMEOUT = 60.0
 
@@ -62,15 +57,6 @@ class DevStackConfig:
         ]
 
 
-@dataclass(frozen=True)
-class Credentials:
-    """The PocketBase superuser, and where it came from (for the summary)."""
-
-    email: str
-    password: str
-    origin: str
-
-
 def check_ports_free(config: DevStackConfig) -> None:
     """Raise a `ConfigurationError` naming the first port that is taken (or given twice)."""
     seen: dict[int, str] = {}
@@ -89,38 +75,6 @@ def check_ports_free(config: DevStackConfig) -> None:
                     f"port {port} ({name}) is already in use; stop what listens there "
                     "(another `durable-tasks dev`?) or choose another port (see --help)"
                 ) from None
-
-
-def superuser_credentials(data_dir: Path, settings: Settings) -> Credentials:
-    """From POCKETBASE_ADMIN_EMAIL/PASSWORD if set; else the saved pair; else a new saved pair."""
-    email, password = settings.pocketbase_admin_email, settings.pocketbase_admin_password
-    if email and password:
-        return Credentials(email, password, "from POCKETBASE_ADMIN_EMAIL/POCKETBASE_ADMIN_PASSWORD")
-    if email or password:
-        raise ConfigurationError(
-            "set both POCKETBASE_ADMIN_EMAIL and POCKETBASE_ADMIN_PASSWORD, or neither "
-            "(then durable-tasks dev generates a superuser and saves it under the data directory)"
-        )
-    path = data_dir / CREDENTIALS_FILE
-    if path.exists():
-        try:
-            saved = json.loads(path.read_text())
-            return Credentials(saved["email"], saved["password"], f"saved in {path}")
-        except (OSError, ValueError, KeyError, TypeError):
-            raise ConfigurationError(
-                f"{path} is unreadable or damaged; delete it to generate a new superuser"
-            ) from None
-    generated = Credentials(GENERATED_EMAIL, _new_password(), f"generated, saved in {path}")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as file:
-        json.dump({"email": generated.email, "password": generated.password}, file)
-    return generated
-
-
-def _new_password() -> str:
-    """24 letters and digits (~142 bits). Not `token_urlsafe`: a leading "-" reads as an option to
-    the `pocketbase superuser upsert` command line, and PocketBase caps passwords at 71."""
-    return "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(24))
 
 
 async def run_dev_stack(config: DevStackConfig, signals: StopSignals, out: TextIO) -> int:

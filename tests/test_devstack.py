@@ -23,8 +23,9 @@ import httpx
 import pytest
 from _cli_helpers import clean_env, console_script
 
+from durable_tasks._dev_credentials import superuser_credentials
 from durable_tasks._pocketbase_server import free_port
-from durable_tasks.devstack import DevStackConfig, check_ports_free, superuser_credentials
+from durable_tasks.devstack import DevStackConfig, check_ports_free
 from durable_tasks.errors import ConfigurationError
 from durable_tasks.settings import Settings
 
