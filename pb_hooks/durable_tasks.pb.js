@@ -1,0 +1,17 @@
+// durable-tasks hooks: the guarded sync route the worker writes through, and a guard on the
+// plain records API. The logic lives in durable_tasks_sync.js; it is required inside each
+// handler because PocketBase runs handlers in pooled JS runtimes that cannot see this file's
+// top-level variables.
+
+// Superusers only (the worker's credentials); the body is a TaskPatch in its JSON form.
+routerAdd(
+  "POST",
+  "/api/durable-tasks/tasks/{id}/sync",
+  (e) => require(`${__hooks}/durable_tasks_sync.js`).handleSync(e),
+  $apis.requireSuperuserAuth(),
+)
+
+onRecordUpdateRequest(
+  (e) => require(`${__hooks}/durable_tasks_sync.js`).guardRecordUpdate(e),
+  "tasks",
+)

@@ -1,0 +1,262 @@
+// Guarded writes to `tasks` records, loaded with require() from durable_tasks.pb.js.
+//
+// applyPatch() is the JavaScript twin of durable_tasks.memory_store.apply_patch (the guard rules
+// 1-6 of durable_tasks/store.py); the contract tests run the same cases against both, so change
+// them together. The check and the write happen inside one runInTransaction: PocketBase runs
+// write transactions one at a time, so no other writer can slip between the read and the save
+// (an API rule or a comparison with record.original() would not give that).
+
+const FINAL = ["SUCCESS", "FAILED", "CANCELLED"]
+const STATUSES = ["PENDING", "RUNNING"].concat(FINAL)
+const MAX_ERROR_ENTRIES = 500 // durable_tasks.store.MAX_ERROR_ENTRIES
+const MAX_ERROR_LOG_CHARS = 1000000 // durable_tasks.store.MAX_ERROR_LOG_CHARS
+
+// POST /api/durable-tasks/tasks/{id}/sync: apply one TaskPatch, answer {applied, reason, record}.
+function handleSync(e) {
+  const id = e.request.pathValue("id")
+  const patch = parsePatch(e.requestInfo().body)
+  let outcome = null
+  e.app.runInTransaction((txApp) => {
+    let record
+    try {
+      record = txApp.findRecordById("tasks", id)
+    } catch (_) {
+      throw new NotFoundError(`task ${id} has no record; create it first`, {
+        id: new ValidationError("task_not_found", "no task record has this id"),
+      })
+    }
+    const state = new RecordState(record)
+    const reason = applyPatch(state, patch)
+    const applied = state.save(txApp)
+    outcome = { applied: applied, reason: reason, record: record }
+  })
+  return e.json(200, outcome)
+}
+
+// onRecordUpdateRequest for `tasks`: hand edits through the records API (dashboard, scripts)
+// must not break the guarantees either. Checked against the stored record inside the same
+// transaction as the save, and the edit bumps `seq` like any other accepted write.
+function guardRecordUpdate(e) {
+  e.app.runInTransaction((txApp) => {
+    const stored = txApp.findRecordById("tasks", e.record.id)
+    const problem = manualUpdateProblem(stored, e.record)
+    if (problem) {
+      throw new BadRequestError(problem)
+    }
+    e.record.set("seq", stored.getInt("seq") + 1)
+    e.app = txApp
+    e.next()
+  })
+}
+
+function manualUpdateProblem(stored, updated) {
+  const runId = stored.getString("runId")
+  if (updated.getString("runId") !== runId) {
+    return null // a new run starts over
+  }
+  const before = stored.getString("status")
+  const after = updated.getString("status")
+  if (FINAL.includes(before) && !FINAL.includes(after)) {
+    return `status ${before} is final for run "${runId}" and cannot become ${after}`
+  }
+  const progress = stored.getFloat("progress")
+  if (updated.getFloat("progress") < progress) {
+    return `progress never goes back within a run: it is ${progress} for run "${runId}"`
+  }
+  return null
+}
+
+// The guard rules of durable_tasks/store.py on a RecordState; returns the reason.
+function applyPatch(state, patch) {
+  const holder = state.get("runId")
+  const status = state.get("status")
+  let reason = "applied"
+  if (patch.newRun && holder && holder !== patch.runId && status === "RUNNING") {
+    reason = "stale"
+  } else if (!patch.newRun && holder && holder !== patch.runId) {
+    reason = "stale"
+  } else if (holder === patch.runId && FINAL.includes(status)) {
+    reason = "final"
+  } else {
+    if (holder !== patch.runId) {
+      state.set("runId", patch.runId)
+      if (holder) {
+        state.set("progress", 0)
+        state.set("attempts", 0)
+        state.set("completedAt", "")
+      }
+    }
+    applyFields(state, patch)
+  }
+  const error = patch.error
+  if (error != null && state.get("errors").every((entry) => entry.key !== error.key)) {
+    state.set("errors", state.get("errors").concat([error]).slice(-MAX_ERROR_ENTRIES))
+    const log = state.get("errorLog")
+    const text = log ? `${log}\n\n${patch.errorText}` : patch.errorText
+    state.set("errorLog", lastChars(text, MAX_ERROR_LOG_CHARS))
+  }
+  return reason
+}
+
+function applyFields(state, patch) {
+  if (patch.workflowId != null) state.set("workflowId", patch.workflowId)
+  if (patch.status != null) state.set("status", patch.status)
+  if (patch.progress != null) state.set("progress", Math.max(state.get("progress"), patch.progress))
+  if (patch.status === "SUCCESS") state.set("progress", 100)
+  if (patch.result != null) state.set("result", patch.result)
+  if (patch.attempts != null) state.set("attempts", Math.max(state.get("attempts"), patch.attempts))
+  if (patch.startedAt != null && !state.get("startedAt")) state.set("startedAt", patch.startedAt)
+  if (patch.completedAt != null) state.set("completedAt", patch.completedAt)
+}
+
+// The task fields a patch may touch, read from the record only when needed (the JSON ones can
+// be megabytes) and written back only when their value really changed.
+const READERS = {
+  status: (record) => record.getString("status"),
+  progress: (record) => record.getFloat("progress"),
+  result: (record) => parseJSONField(record, "result") ?? null,
+  errorLog: (record) => record.getString("errorLog"),
+  errors: (record) => parseJSONField(record, "errors") ?? [],
+  attempts: (record) => record.getInt("attempts"),
+  workflowId: (record) => record.getString("workflowId"),
+  runId: (record) => record.getString("runId"),
+  startedAt: (record) => record.getString("startedAt"),
+  completedAt: (record) => record.getString("completedAt"),
+}
+
+class RecordState {
+  constructor(record) {
+    this.record = record
+    this.stored = {}
+    this.pending = {}
+  }
+
+  get(field) {
+    if (field in this.pending) return this.pending[field]
+    if (!(field in this.stored)) this.stored[field] = READERS[field](this.record)
+    return this.stored[field]
+  }
+
+  set(field, value) {
+    this.get(field) // keep the stored value to compare with
+    this.pending[field] = value
+  }
+
+  // Writes the fields that changed, with seq + 1; returns whether anything changed.
+  save(txApp) {
+    const changed = Object.keys(this.pending).filter(
+      (field) => !deepEqual(this.pending[field], this.stored[field]),
+    )
+    if (changed.length === 0) return false
+    for (const field of changed) this.record.set(field, this.pending[field])
+    this.record.set("seq", this.record.getInt("seq") + 1)
+    txApp.save(this.record)
+    return true
+  }
+}
+
+// Python counts (and trims) by code point, JavaScript strings by UTF-16 unit; they differ only
+// where a character outside the BMP (an emoji) is made of two units. Keep the last `limit`
+// code points like Python, never splitting a pair. Scanning a long string is slow in the hooks'
+// engine (~0.4 s per million units), so the common case (no such character in the kept part)
+// costs one regular-expression test, and the rare case only counts the parts it adds.
+const ASTRAL = /[\u{10000}-\u{10FFFF}]/u
+const ASTRAL_ALL = /[\u{10000}-\u{10FFFF}]/gu
+
+function lastChars(text, limit) {
+  if (text.length <= limit) {
+    return text
+  }
+  let start = wholePairStart(text, text.length - limit)
+  if (start === text.length - limit && !ASTRAL.test(text.slice(start))) {
+    return text.slice(start)
+  }
+  let points = codePoints(text.slice(start))
+  while (points < limit && start > 0) {
+    const from = wholePairStart(text, Math.max(0, start - (limit - points)))
+    points += codePoints(text.slice(from, start))
+    start = from
+  }
+  return text.slice(start)
+}
+
+// Moves a cut that falls inside a surrogate pair to just before the pair.
+function wholePairStart(text, i) {
+  const low = text.charCodeAt(i)
+  const high = i > 0 ? text.charCodeAt(i - 1) : 0
+  return low >= 0xdc00 && low <= 0xdfff && high >= 0xd800 && high <= 0xdbff ? i - 1 : i
+}
+
+function codePoints(text) {
+  const astral = text.match(ASTRAL_ALL)
+  return text.length - (astral ? astral.length : 0)
+}
+
+function parseJSONField(record, field) {
+  const raw = record.getString(field)
+  return raw ? JSON.parse(raw) : null
+}
+
+// Validates the body the way TaskPatch does, so a bad request is refused before any write.
+function parsePatch(body) {
+  const patch = JSON.parse(JSON.stringify(body || {}))
+  const bad = (field, message) => {
+    throw new BadRequestError(`invalid patch: ${field}: ${message}`, {
+      [field]: new ValidationError("invalid_patch", message),
+    })
+  }
+  if (typeof patch.runId !== "string") bad("runId", "a string is required")
+  if (patch.newRun != null && typeof patch.newRun !== "boolean") bad("newRun", "must be a boolean")
+  if (patch.workflowId != null && typeof patch.workflowId !== "string") {
+    bad("workflowId", "must be a string")
+  }
+  if (patch.status != null && !STATUSES.includes(patch.status)) {
+    bad("status", `must be one of ${STATUSES.join(", ")}`)
+  }
+  const progress = patch.progress
+  if (progress != null && !(typeof progress === "number" && progress >= 0 && progress <= 100)) {
+    bad("progress", "must be a number from 0 to 100")
+  }
+  const attempts = patch.attempts
+  if (attempts != null && !(Number.isInteger(attempts) && attempts >= 0)) {
+    bad("attempts", "must be a non-negative integer")
+  }
+  for (const field of ["startedAt", "completedAt"]) {
+    if (patch[field] != null) {
+      patch[field] = normalizeDate(patch[field], () => bad(field, "must be an ISO 8601 date"))
+    }
+  }
+  if (patch.error != null) {
+    if (typeof patch.error !== "object" || typeof patch.error.key !== "string") {
+      bad("error", "must be an error entry with a string key")
+    }
+    if (typeof patch.errorText !== "string") bad("errorText", "is required with error")
+  }
+  return patch
+}
+
+// Dates are compared the way PocketBase stores them (UTC, millisecond precision).
+function normalizeDate(value, onError) {
+  if (typeof value !== "string") {
+    return onError()
+  }
+  let normalized = ""
+  try {
+    normalized = new DateTime(value).string()
+  } catch (_) {
+    return onError()
+  }
+  return normalized || onError()
+}
+
+function deepEqual(a, b) {
+  if (a === b) return true
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false
+  if (Array.isArray(a) !== Array.isArray(b)) return false
+  const keysA = Object.keys(a)
+  const keysB = Object.keys(b)
+  if (keysA.length !== keysB.length) return false
+  return keysA.every((key) => Object.prototype.hasOwnProperty.call(b, key) && deepEqual(a[key], b[key]))
+}
+
+module.exports = { handleSync, guardRecordUpdate, applyPatch }
