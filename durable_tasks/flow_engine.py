@@ -101,12 +101,14 @@ class FlowRun:
 
     async def execute(self) -> TaskResult:
         self.flow.on_active(self.data)
-        self._publish()
         try:
             while True:
                 if not self.stop_starting:
-                    for name in self._ready():
+                    ready = self._ready()
+                    for name in ready:
                         self._start(name)
+                    if ready:
+                        self._publish()
                 if not self.running:
                     break
                 done, _ = await workflow.wait(
