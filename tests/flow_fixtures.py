@@ -143,3 +143,11 @@ class Wide(BaseFlowProcessor[FlowData]):
         *(Step(f"s{i:03d}", noop, depends_on=[]) for i in range(200)),
         Step("sum", noop, depends_on=[f"s{i:03d}" for i in range(200)]),
     )
+
+
+@flow_processor("tf-sequential")
+class SequentialReordered(BaseFlowProcessor[FlowData]):
+    """`Sequential` with its first step's activity changed: must break replay of old histories."""
+
+    input_model = FlowData
+    steps = (Step("fetch", noop), Step("shrink", work), Step("store", work))
