@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 import string
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Literal
 
 from temporalio.client import (
@@ -137,8 +138,13 @@ class TaskClient:
         workspace_id: str,
         input: dict[str, Any] | None = None,
         task_id: str | None = None,
+        timeout: timedelta | None = None,
     ) -> StartOutcome:
-        """Validate, create the record if missing, start `task-<taskId>` (see module docstring)."""
+        """Validate, create the record if missing, start `task-<taskId>` (see module docstring).
+
+        `timeout` bounds the whole task (all attempts); when it fires the reconciler marks the
+        record FAILED.
+        """
         if input is not None and not isinstance(input, dict):
             raise InvalidInputError("invalid job data: input: expected a JSON object")
         task_id = task_id or new_task_id()
@@ -160,7 +166,7 @@ class TaskClient:
                 f"invalid job data: taskId: task {task_id} already exists as a "
                 f"{record.type!r} task of workspace {record.workspace_id!r}"
             )
-        return await self._start_workflow(type, task_id, data, reuse=False)
+        return await self._start_workflow(type, task_id, data, reuse=False, timeout=timeout)
 
     async def rerun(self, task_id: str) -> StartOutcome:
         """Run a finished task again; a flow keeps its completed steps and skips them."""
@@ -250,7 +256,7 @@ class TaskClient:
         return StartOutcome(task_id, wid, "already finished", record.status if record else None)
 
     async def _start_workflow(
-        self, type: str, task_id: str, data: Any, *, reuse: bool
+        self, type: str, task_id: str, data: Any, *, reuse: bool, timeout: timedelta | None = None
     ) -> StartOutcome:
         wid = workflow_id_for(task_id)
         if self.registry.kind_of(type) == "simple":
@@ -273,6 +279,7 @@ class TaskClient:
                     else WorkflowIDReusePolicy.REJECT_DUPLICATE
                 ),
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                execution_timeout=timeout,
             )
         except WorkflowAlreadyStartedError:
             existing = await self._existing(task_id)

@@ -66,8 +66,13 @@ async def run_worker(
     max_concurrent_activities: int | None = None,
     stop: asyncio.Event | None = None,
     graceful_shutdown: timedelta = timedelta(seconds=30),
+    reconcile_every: timedelta = timedelta(minutes=1),
 ) -> None:
-    """Run a worker for `settings.task_queue` until `stop` is set (or forever)."""
+    """Run a worker for `settings.task_queue` until `stop` is set (or forever).
+
+    Besides the worker it runs the reconciler every `reconcile_every`, so records of
+    terminated or timed-out workflows are repaired with no operator action.
+    """
     from durable_tasks.client import connect_temporal
     from durable_tasks.pocketbase_store import PocketBaseTaskStore
 
@@ -92,10 +97,23 @@ async def run_worker(
         settings.temporal_address,
         ", ".join(registry.names) or "none",
     )
+    repairing = asyncio.create_task(_reconcile_forever(client, store, reconcile_every))
     try:
         async with worker:
             await (stop or asyncio.Event()).wait()
             log.info("stopping: running activities get %ss to finish", graceful_shutdown)
     finally:
+        repairing.cancel()
         await outbox.close()
         await store.close()
+
+
+async def _reconcile_forever(client: Client, store: TaskStore, every: timedelta) -> None:
+    from durable_tasks.reconcile import reconcile
+
+    while True:
+        await asyncio.sleep(every.total_seconds())
+        try:
+            await reconcile(client, store)
+        except Exception:  # a failed round is retried next round; the worker goes on
+            log.exception("reconcile round failed; retrying in %s", every)
