@@ -26,6 +26,9 @@ T = TypeVar("T")
 class AttemptsExhaustedError(ApplicationError):
     """The last attempt failed (or the error was non-retryable); fails the workflow."""
 
+    already_logged = True
+    """Every failed attempt behind it is in the error log already."""
+
     def __init__(self, step: str, attempts: int, facts: FailureFacts) -> None:
         super().__init__(
             f"{step} failed after {attempts} attempt(s): {facts.error_type}: {facts.message}",

@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
     from durable_tasks.retry import ActivityOptions, RetryOptions
     from durable_tasks.steps import STEP_MARKER
     from durable_tasks.sync import NewTask
+    from durable_tasks.workflow_input import identify_task, validate_in_workflow
 
 DataT = TypeVar("DataT", bound=ParentJobData)
 _C = TypeVar("_C", bound=type[Any])
@@ -58,6 +59,7 @@ class FailurePolicy(StrEnum):
 
 
 _PREVIOUS: Any = object()
+_NOT_CONFIG = frozenset({"taskId", "workspaceId", "stepResults"})
 
 
 @dataclass(frozen=True)
@@ -111,11 +113,14 @@ class BaseFlowProcessor(Generic[DataT]):
     def __init__(self) -> None:
         self._task_result = TaskResult()
 
-    async def run_flow(self, data: DataT) -> TaskResult:
-        """Run the declared steps; returns the final `TaskResult` or raises when the flow fails."""
+    async def run_flow(self, data: DataT | dict[str, Any]) -> TaskResult:
+        """Run the declared steps; returns the final `TaskResult` or raises when the flow fails.
+
+        `data` may be raw JSON: it is validated here, and invalid data fails the flow at once.
+        """
         from durable_tasks.flow_engine import FlowRun
 
-        return await FlowRun(self, data).execute()
+        return await FlowRun(self, validate_in_workflow(self.input_model, data)).execute()
 
     @workflow.query(name="task_result")
     def task_result(self) -> TaskResult:
@@ -136,11 +141,15 @@ class BaseFlowProcessor(Generic[DataT]):
     # -- what the sync interceptor asks -----------------------------------------------------
 
     @classmethod
-    def durable_task_identity(cls, data: ParentJobData) -> tuple[str, NewTask]:
+    def durable_task_identity(cls, data: Any) -> tuple[str, NewTask] | None:
         """The record this workflow owns: task id, and how to create the record if missing."""
-        config = data.model_dump(mode="json", exclude={"task_id", "workspace_id", "step_results"})
+        ids = identify_task(data)
+        if ids is None:
+            return None
+        raw = data.model_dump(mode="json") if isinstance(data, ParentJobData) else dict(data)
+        config = {k: v for k, v in raw.items() if k not in _NOT_CONFIG}
         kind = workflow.info().workflow_type
-        return data.task_id, NewTask(workspace_id=data.workspace_id, type=kind, input=config)
+        return ids[0], NewTask(workspace_id=ids[1], type=kind, input=config)
 
     @staticmethod
     def durable_task_record_result(result: TaskResult) -> Any:
@@ -163,12 +172,12 @@ def flow_processor(name: str) -> Callable[[_C], _C]:
             raise ConfigurationError(f"@flow_processor needs a BaseFlowProcessor, got {cls!r}")
         cls.validate_steps()
         if "run" not in cls.__dict__:
-            model = cls.input_model
 
-            async def run(self: BaseFlowProcessor[Any], data: Any) -> TaskResult:
+            async def run(self: BaseFlowProcessor[Any], data: dict[str, Any]) -> TaskResult:
                 return await self.run_flow(data)
 
-            run.__annotations__ = {"data": model, "return": TaskResult}
+            # Plain JSON in, validated inside: bad input fails the flow instead of its task.
+            run.__annotations__ = {"data": dict[str, Any], "return": TaskResult}
             # Temporal checks that `run` belongs to the class: its module and qualified name.
             run.__qualname__ = f"{cls.__name__}.run"
             run.__module__ = cls.__module__

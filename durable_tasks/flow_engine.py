@@ -73,6 +73,9 @@ def resolve_dependencies(steps: Sequence[Step]) -> dict[str, list[str]]:
 class FlowFailedError(ApplicationError):
     """The flow ended with failed steps (their errors are in the record's error log)."""
 
+    already_logged = True
+    """Every failed attempt behind it is in the error log already."""
+
 
 class FlowRun:
     """One execution of a flow's steps."""

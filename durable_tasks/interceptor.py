@@ -29,7 +29,8 @@ from temporalio.worker import (
 
 with workflow.unsafe.imports_passed_through():
     from durable_tasks.attempts import is_cancellation
-    from durable_tasks.models import TaskStatus
+    from durable_tasks.errorlog import facts_from_workflow_error, make_entry
+    from durable_tasks.models import ErrorLogEntry, TaskStatus
     from durable_tasks.outbox import ProgressOutbox, reset_current_outbox, set_current_outbox
     from durable_tasks.sync import WorkflowTaskSync, attach
 
@@ -69,7 +70,10 @@ class _WorkflowInbound(WorkflowInboundInterceptor):
         identify = getattr(input.type, "durable_task_identity", None)
         if identify is None or not input.args or not workflow.patched(SYNC_PATCH_ID):
             return await super().execute_workflow(input)
-        task_id, new_task = identify(input.args[0])
+        identity = identify(input.args[0])
+        if identity is None:  # not even a task id: nothing to sync; the workflow fails alone
+            return await super().execute_workflow(input)
+        task_id, new_task = identity
         info = workflow.info()
         sync = WorkflowTaskSync(task_id=task_id, run_id=info.run_id, create=new_task)
         attach(sync)
@@ -85,6 +89,8 @@ class _WorkflowInbound(WorkflowInboundInterceptor):
             if is_cancellation(err):
                 await sync.finish(TaskStatus.CANCELLED)
             elif isinstance(err, Exception) and workflow.is_failure_exception(err):
+                if not getattr(err, "already_logged", False):
+                    sync.log_error(_workflow_error_entry(err, task_type=new_task.type))
                 await sync.finish(TaskStatus.FAILED)
             # Anything else fails only the workflow task, which Temporal retries: no final write.
             raise
@@ -92,3 +98,16 @@ class _WorkflowInbound(WorkflowInboundInterceptor):
         value = record_result(result) if record_result else result
         await sync.finish(TaskStatus.SUCCESS, result=to_jsonable_python(value, by_alias=True))
         return result
+
+
+def _workflow_error_entry(err: Exception, *, task_type: str) -> ErrorLogEntry:
+    """An error-log entry for a failure of the workflow itself (e.g. invalid job data)."""
+    return make_entry(
+        facts_from_workflow_error(err),
+        run_id=workflow.info().run_id,
+        step=task_type or workflow.info().workflow_type,
+        attempt=1,
+        max_attempts=None,
+        timestamp=workflow.now(),
+        final=True,
+    )

@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from durable_tasks.processor import SimpleActivityInput
     from durable_tasks.retry import ActivityOptions
     from durable_tasks.sync import NewTask
+    from durable_tasks.workflow_input import identify_task, validate_in_workflow
 
 SIMPLE_WORKFLOW_NAME = "durable-tasks.simple"
 
@@ -36,14 +37,20 @@ class SimpleTaskWorkflow:
     """Runs one simple processor with retries; its result is the processor's result."""
 
     @staticmethod
-    def durable_task_identity(input: SimpleTaskInput) -> tuple[str, NewTask]:
+    def durable_task_identity(raw: Any) -> tuple[str, NewTask] | None:
         """How the sync interceptor learns which record this workflow owns."""
-        data = input.data
-        config = data.model_dump(mode="json", exclude={"task_id", "workspace_id"})
-        return data.task_id, NewTask(workspace_id=data.workspace_id, type=input.type, input=config)
+        raw = raw.model_dump(mode="json") if isinstance(raw, SimpleTaskInput) else raw
+        data = raw.get("data") if isinstance(raw, dict) else None
+        ids = identify_task(data)
+        if ids is None or not isinstance(data, dict):
+            return None
+        config = {k: v for k, v in data.items() if k not in ("taskId", "workspaceId")}
+        kind = str(raw.get("type", ""))
+        return ids[0], NewTask(workspace_id=ids[1], type=kind, input=config)
 
     @workflow.run
-    async def run(self, input: SimpleTaskInput) -> Any:
+    async def run(self, raw: dict[str, Any]) -> Any:
+        input = validate_in_workflow(SimpleTaskInput, raw)
         sync = task_sync.current()
         options = input.options
         raw = input.data.model_dump(mode="json")
