@@ -138,6 +138,8 @@ def start_pocketbase(
         f"--migrationsDir={migrations_dir}",
         f"--hooksDir={hooks_dir}",
         "--automigrate=false",
+        # Watching restarts the app on any change in the hooks dir, even mid-upsert.
+        "--hooksWatch=false",
     ]
     binary = pocketbase_binary()
     upsert = subprocess.run(
@@ -157,7 +159,7 @@ def start_pocketbase(
     log_path = data_dir / "pocketbase.log"
     log = log_path.open("ab")
     process = subprocess.Popen(
-        [binary, "serve", f"--http=127.0.0.1:{port}", "--hooksWatch=false", *dirs],
+        [binary, "serve", f"--http=127.0.0.1:{port}", *dirs],
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,

@@ -256,7 +256,8 @@ function deepEqual(a, b) {
   const keysA = Object.keys(a)
   const keysB = Object.keys(b)
   if (keysA.length !== keysB.length) return false
-  return keysA.every((key) => Object.prototype.hasOwnProperty.call(b, key) && deepEqual(a[key], b[key]))
+  const has = (key) => Object.prototype.hasOwnProperty.call(b, key)
+  return keysA.every((key) => has(key) && deepEqual(a[key], b[key]))
 }
 
 module.exports = { handleSync, guardRecordUpdate, applyPatch }
