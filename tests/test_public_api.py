@@ -1,0 +1,41 @@
+"""The public API is declared once, sorted, and every name in it exists (a change is deliberate)."""
+
+from __future__ import annotations
+
+import durable_tasks
+
+EXPECTED = {
+    "ActivityOptions", "BaseFlowProcessor", "BaseParentProcessor", "BaseProcessor",
+    "BaseSimpleProcessor", "ConfigurationError", "DurableTasksError", "ErrorLogEntry",
+    "FailurePolicy", "InvalidInputError", "JobData", "MemoryTaskStore", "NonRetryableError",
+    "ParentJobData", "ProcessorRegistry", "RetryOptions", "Settings", "SimpleJobData",
+    "StartOutcome", "Step", "StepJobData", "StepResult", "StepStatus", "StoreError",
+    "StorePermanentError", "StoreRejectedError", "StoreUnavailableError",
+    "TaskAlreadyExistsError", "TaskClient", "TaskContext", "TaskNotFoundError", "TaskRecord",
+    "TaskResult", "TaskStatus", "TaskStore", "TaskSyncInterceptor", "TaskView",
+    "UnknownTaskTypeError", "build_worker", "connect_temporal", "flow_processor",
+    "load_settings", "reconcile", "run_worker", "step_activity",
+}  # fmt: skip
+
+
+def test_exports_are_pinned_sorted_and_real() -> None:
+    assert set(durable_tasks.__all__) == EXPECTED
+    assert durable_tasks.__all__ == sorted(durable_tasks.__all__)
+    for name in durable_tasks.__all__:
+        assert getattr(durable_tasks, name) is not None
+
+
+def test_the_pocketbase_sdk_is_imported_in_one_module_only() -> None:
+    """STYLE.md: nothing but the task store knows PocketBase's SDK exists."""
+    import pathlib
+    import re
+
+    root = pathlib.Path(durable_tasks.__file__).parent.parent
+    pattern = re.compile(r"^\s*(import pocketbase|from pocketbase\b)", re.M)
+    importers = sorted(
+        str(p.relative_to(root))
+        for folder in ("durable_tasks", "workflows", "activities")
+        for p in (root / folder).rglob("*.py")
+        if pattern.search(p.read_text())
+    )
+    assert importers == ["durable_tasks/pocketbase_store.py"]
