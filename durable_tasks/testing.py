@@ -59,22 +59,28 @@ class PocketBaseServer:
 
     def user_client(self, workspace_id: str) -> httpx.Client:
         """Create a user of `workspace_id` (as the superuser: sign-up is closed) and return an
-        httpx client logged in as that user."""
-        email = f"user-{uuid.uuid4().hex[:12]}@example.com"
+        httpx client authenticated as that user.
+
+        The token comes from the superuser's impersonation endpoint: an ordinary user token to
+        the access rules, without a second password hash (~150 ms each) per user.
+        """
         password = secrets.token_urlsafe(12)
         with self.admin_client() as admin:
-            response = admin.post(
+            created = admin.post(
                 "/api/collections/users/records",
                 json={
-                    "email": email,
+                    "email": f"user-{uuid.uuid4().hex[:12]}@example.com",
                     "password": password,
                     "passwordConfirm": password,
                     "verified": True,
                     "workspaceId": workspace_id,
                 },
             )
-            response.raise_for_status()
-        return self._client(self._login("users", email, password))
+            created.raise_for_status()
+            user_id = created.json()["id"]
+            token = admin.post(f"/api/collections/users/impersonate/{user_id}", json={})
+            token.raise_for_status()
+        return self._client(token.json()["token"])
 
     def reset(self) -> None:
         """Delete every `tasks` and `users` record, so each test starts from an empty server."""
