@@ -14,10 +14,12 @@ began without it carry on without it.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from pydantic_core import to_jsonable_python
-from temporalio import workflow
+from temporalio import activity, workflow
+from temporalio.exceptions import ApplicationError
 from temporalio.worker import (
     ActivityInboundInterceptor,
     ExecuteActivityInput,
@@ -61,6 +63,16 @@ class _ActivityInbound(ActivityInboundInterceptor):
         token = set_current_outbox(self._outbox)
         try:
             return await super().execute_activity(input)
+        except asyncio.CancelledError:
+            details = activity.cancellation_details()
+            if details is not None and details.worker_shutdown:
+                # Not the task's cancellation: this worker is going away. Fail the attempt
+                # (retryable) so the workflow retries it on another worker.
+                raise ApplicationError(
+                    "the worker shut down during this attempt; it will be retried elsewhere",
+                    type="WorkerShutdown",
+                ) from None
+            raise
         finally:
             reset_current_outbox(token)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from durable_tasks.cli._signals import stop_on_signals
@@ -69,6 +70,14 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         metavar="N",
         help="run at most N activities at once in this worker (default: the SDK's default)",
     )
+    parser.add_argument(
+        "--graceful-shutdown",
+        type=_positive_int,
+        default=30,
+        metavar="SECONDS",
+        help="on SIGTERM/SIGINT, give running activities this long to finish before they are "
+        "cancelled and retried on another worker (default: 30)",
+    )
     parser.set_defaults(handler=_run, default_log_level="info")
 
 
@@ -90,14 +99,21 @@ def _run(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     _check_importable(args.imports)
-    asyncio.run(_serve(settings, args.imports, args.max_concurrent_activities))
+    grace = timedelta(seconds=args.graceful_shutdown)
+    asyncio.run(_serve(settings, args.imports, args.max_concurrent_activities, grace))
     return 0
 
 
-async def _serve(settings: Settings, imports: list[str], max_concurrent: int | None) -> None:
+async def _serve(
+    settings: Settings, imports: list[str], max_concurrent: int | None, grace: timedelta
+) -> None:
     from durable_tasks.worker import run_worker
 
     with stop_on_signals() as signals:
         await run_worker(
-            settings, imports=imports, max_concurrent_activities=max_concurrent, stop=signals.stop
+            settings,
+            imports=imports,
+            max_concurrent_activities=max_concurrent,
+            stop=signals.stop,
+            graceful_shutdown=grace,
         )
