@@ -406,3 +406,77 @@ def _quote(value: str) -> str:
 
 def _quote_id(task_id: str) -> str:
     return quote(task_id, safe="")
+
+
+# --------------------------------------------------------------------------------------------
+# Media (durable_tasks.media): where the video example's upload step stores its files
+# --------------------------------------------------------------------------------------------
+
+import contextlib  # noqa: E402
+
+from pocketbase.models import FileUpload  # noqa: E402
+
+from durable_tasks.media import MediaRecord, NewMedia  # noqa: E402
+
+
+class PocketBaseMediaStore:
+    """The `MediaStore` (durable_tasks.media) on PocketBase: records of the `media` collection.
+
+    It rides on a `PocketBaseTaskStore` for the plumbing — one SDK client on worker threads,
+    superuser login and renewal, retries of transient failures, our exceptions — and sends the
+    files as multipart (the SDK's `FileUpload`; httpx rewinds them if a request is retried).
+    `create` treats a taken `key` as "already stored": a retried create whose first answer was
+    lost, or a concurrent twin, gets the record that holds the key.
+    """
+
+    COLLECTION = "media"
+
+    def __init__(self, url: str, email: str, password: str, **options: Any) -> None:
+        self._pb = PocketBaseTaskStore(url, email, password, **options)
+        self._records = f"/api/collections/{self.COLLECTION}/records"
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **options: Any) -> PocketBaseMediaStore:
+        """A media store for `POCKETBASE_URL` with the superuser from the settings."""
+        email, password = settings.require_pocketbase_credentials()
+        return cls(settings.pocketbase_url, email, password, **options)
+
+    async def find(self, key: str) -> MediaRecord | None:
+        params = {"filter": f"key = {_quote(key)}", "perPage": 1, "skipTotal": 1}
+        request = _Request("GET", self._records, f"find media {key}", params=params)
+        items = (await self._send(request))["items"]
+        return MediaRecord.model_validate(items[0]) if items else None
+
+    async def create(self, media: NewMedia) -> MediaRecord:
+        with contextlib.ExitStack() as files:
+            body: dict[str, Any] = {
+                "workspaceId": media.workspace_id,
+                "key": media.key,
+                "videoId": media.video_id,
+            }
+            for field, path, mime in (
+                ("video", media.video, "video/mp4"),
+                ("thumbnail", media.thumbnail, "image/jpeg"),
+            ):
+                handle = files.enter_context(path.open("rb"))
+                body[field] = FileUpload((f"{field}{path.suffix}", handle, mime))
+            request = _Request("POST", self._records, f"create media {media.key}", body=body)
+            try:
+                return MediaRecord.model_validate(await self._send(request))
+            except StoreRejectedError:
+                existing = await self.find(media.key)
+                if existing is None:
+                    raise
+                return existing
+
+    async def close(self) -> None:
+        await self._pb.close()
+
+    async def _send(self, request: _Request) -> Any:
+        try:
+            return await self._pb._run(self._pb._send, request)
+        except _NotFound:
+            raise StorePermanentError(
+                f"PocketBase has no `{self.COLLECTION}` collection: run the migrations in "
+                "pb_migrations/ (1700000100_media.js)"
+            ) from None
