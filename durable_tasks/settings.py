@@ -7,6 +7,8 @@ client certificate and key.
 
 from __future__ import annotations
 
+import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -75,13 +77,32 @@ class Settings(BaseSettings):
         return self
 
     def require_pocketbase_credentials(self) -> tuple[str, str]:
-        """The superuser credentials the worker writes with, or a one-line error saying what to set."""
-        if not self.pocketbase_admin_email or not self.pocketbase_admin_password:
-            raise ConfigurationError(
-                "POCKETBASE_ADMIN_EMAIL and POCKETBASE_ADMIN_PASSWORD must be set "
-                "(the PocketBase superuser the worker writes task records with)"
-            )
-        return self.pocketbase_admin_email, self.pocketbase_admin_password
+        """The superuser the worker and the CLI write with.
+
+        From POCKETBASE_ADMIN_EMAIL/POCKETBASE_ADMIN_PASSWORD; when both are unset, from the
+        superuser `durable-tasks dev` generated and saved (so a second shell next to `make run`
+        needs no setup); else a one-line error saying what to set.
+        """
+        if self.pocketbase_admin_email and self.pocketbase_admin_password:
+            return self.pocketbase_admin_email, self.pocketbase_admin_password
+        if not self.pocketbase_admin_email and not self.pocketbase_admin_password:
+            saved = _dev_stack_credentials()
+            if saved is not None:
+                return saved
+        raise ConfigurationError(
+            "POCKETBASE_ADMIN_EMAIL and POCKETBASE_ADMIN_PASSWORD must be set "
+            "(the PocketBase superuser the worker writes task records with)"
+        )
+
+
+def _dev_stack_credentials() -> tuple[str, str] | None:
+    """The superuser saved by `durable-tasks dev` under its data directory, if any."""
+    data_dir = Path(os.environ.get("DURABLE_TASKS_DEV_DATA_DIR") or ".data")
+    try:
+        saved = json.loads((data_dir / "pocketbase-admin.json").read_text())
+        return str(saved["email"]), str(saved["password"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 _ALIASES = {name: field.alias or name for name, field in Settings.model_fields.items()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -135,10 +136,28 @@ def test_overrides_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     assert settings.task_queue == "mine"  # everything not overridden still comes from the env
 
 
-def test_missing_credentials_name_both_variables() -> None:
+def test_missing_credentials_name_both_variables(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("DURABLE_TASKS_DEV_DATA_DIR", str(tmp_path))  # no saved dev superuser
     with pytest.raises(
         ConfigurationError, match="POCKETBASE_ADMIN_EMAIL and POCKETBASE_ADMIN_PASS"
     ):
+        Settings().require_pocketbase_credentials()
+
+
+def test_credentials_fall_back_on_the_dev_stacks_saved_superuser(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A second shell beside `make run` needs no setup: it finds what `dev` generated."""
+    monkeypatch.setenv("DURABLE_TASKS_DEV_DATA_DIR", str(tmp_path))
+    (tmp_path / "pocketbase-admin.json").write_text(
+        json.dumps({"email": "dev@example.com", "password": "s3cret-pass"})
+    )
+    assert Settings().require_pocketbase_credentials() == ("dev@example.com", "s3cret-pass")
+    # Half-set variables are a mistake to report, not something to paper over.
+    monkeypatch.setenv("POCKETBASE_ADMIN_EMAIL", "other@example.com")
+    with pytest.raises(ConfigurationError):
         Settings().require_pocketbase_credentials()
 
 
