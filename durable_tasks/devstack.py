@@ -47,6 +47,7 @@ class DevStackConfig:
     temporal_port: int = 7233
     ui_port: int = 8233
     pocketbase_port: int = 8090
+    smtp_port: int = 8025
     with_worker: bool = True
 
     def ports(self) -> list[tuple[int, str]]:
@@ -54,6 +55,7 @@ class DevStackConfig:
             (self.temporal_port, "Temporal"),
             (self.ui_port, "Temporal UI"),
             (self.pocketbase_port, "PocketBase"),
+            (self.smtp_port, "SMTP sink"),
         ]
 
 
@@ -80,6 +82,7 @@ def check_ports_free(config: DevStackConfig) -> None:
 async def run_dev_stack(config: DevStackConfig, signals: StopSignals, out: TextIO) -> int:
     """Start the stack, serve until a stop signal (exit 0) or a server dies (exit 1), stop it all."""
     from durable_tasks._pocketbase_server import project_pb_dirs, start_pocketbase
+    from durable_tasks.smtp_sink import start_smtp_sink
 
     check_ports_free(config)
     env_settings = load_settings()
@@ -127,6 +130,10 @@ async def run_dev_stack(config: DevStackConfig, signals: StopSignals, out: TextI
                 return 0
             raise
         servers.push_async_callback(asyncio.to_thread, pocketbase.stop)
+        # The send-email example delivers here: messages land as .eml files under .data/mail/.
+        sink = start_smtp_sink(data_dir / "mail", host=HOST, port=config.smtp_port)
+        servers.push_async_callback(asyncio.to_thread, sink.stop)
+        os.environ.update(SMTP_HOST=sink.host, SMTP_PORT=str(sink.port))
         await temporal.wait_healthy(STARTUP_TIMEOUT, signals.stop)
         if signals.stop.is_set():
             return 0
@@ -172,6 +179,7 @@ def _print_summary(
         f"  Temporal UI       {temporal.ui_url}",
         f"  PocketBase        {pocketbase.url}  (pid {pocketbase.pid}, log {pocketbase.log_path})",
         f"  PocketBase admin  {pocketbase.url}/_/",
+        f"  SMTP sink         {HOST}:{config.smtp_port}  (mail in {config.data_dir / 'mail'})",
         f"  Superuser         {credentials.email}  password {credentials.password}",
         f"                    ({credentials.origin})",
         f"  Worker            {worker}",

@@ -82,13 +82,19 @@ class _Stack:
 @pytest.fixture
 def dev_stack(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[_Stack]:
     """Starts `durable-tasks dev` with the params' extra flags; kills it if a test leaves it up."""
-    ports = {"temporal": free_port(), "ui": free_port(), "pocketbase": free_port()}
+    ports = {
+        "temporal": free_port(),
+        "ui": free_port(),
+        "pocketbase": free_port(),
+        "smtp": free_port(),
+    }
     stdout, stderr = tmp_path / "stdout", tmp_path / "stderr"
     data_dir = tmp_path / "data"
     command = [
         console_script(), "dev", *request.param,
         "--temporal-port", str(ports["temporal"]), "--ui-port", str(ports["ui"]),
-        "--pocketbase-port", str(ports["pocketbase"]), "--data-dir", str(data_dir),
+        "--pocketbase-port", str(ports["pocketbase"]), "--smtp-port", str(ports["smtp"]),
+        "--data-dir", str(data_dir),
     ]  # fmt: skip
     with stdout.open("wb") as out, stderr.open("wb") as err:
         process = subprocess.Popen(command, stdout=out, stderr=err, env=clean_env())
@@ -214,10 +220,12 @@ def test_a_server_dying_stops_the_rest(dev_stack: _Stack) -> None:
         ("--temporal-port", "Temporal"),
         ("--ui-port", "Temporal UI"),
         ("--pocketbase-port", "PocketBase"),
+        ("--smtp-port", "SMTP sink"),
     ],
 )
 def test_taken_port_is_named_and_nothing_starts(tmp_path: Path, taken: str, name: str) -> None:
-    ports = {flag: free_port() for flag in ("--temporal-port", "--ui-port", "--pocketbase-port")}
+    flags = ("--temporal-port", "--ui-port", "--pocketbase-port", "--smtp-port")
+    ports = {flag: free_port() for flag in flags}
     data_dir = tmp_path / "data"
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as blocker:
         blocker.bind(("127.0.0.1", 0))

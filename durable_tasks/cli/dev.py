@@ -39,7 +39,7 @@ environment (a flag wins over its variable):
 
 examples:
   durable-tasks dev
-  durable-tasks dev --no-worker --temporal-port 7300 --ui-port 8300 --pocketbase-port 8100
+  durable-tasks dev --no-worker --temporal-port 7300 --ui-port 8300 --pocketbase-port 8100 --smtp-port 8125
 """
 
 # option dest -> (environment variable, default)
@@ -47,6 +47,7 @@ _FALLBACKS: dict[str, tuple[str, str]] = {
     "temporal_port": ("DURABLE_TASKS_DEV_TEMPORAL_PORT", "7233"),
     "ui_port": ("DURABLE_TASKS_DEV_UI_PORT", "8233"),
     "pocketbase_port": ("DURABLE_TASKS_DEV_POCKETBASE_PORT", "8090"),
+    "smtp_port": ("DURABLE_TASKS_DEV_SMTP_PORT", "8025"),
     "data_dir": ("DURABLE_TASKS_DEV_DATA_DIR", ".data"),
 }
 
@@ -74,6 +75,12 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     parser.add_argument(
         "--pocketbase-port", type=_port, metavar="PORT", help="PocketBase HTTP port (default 8090)"
+    )
+    parser.add_argument(
+        "--smtp-port",
+        type=_port,
+        metavar="PORT",
+        help="port of the local SMTP sink the email example sends to (default 8025)",
     )
     parser.add_argument(
         "--data-dir",
@@ -116,6 +123,7 @@ def _run(args: argparse.Namespace) -> int:
         temporal_port=_resolve_port(args, "temporal_port"),
         ui_port=_resolve_port(args, "ui_port"),
         pocketbase_port=_resolve_port(args, "pocketbase_port"),
+        smtp_port=_resolve_port(args, "smtp_port"),
         with_worker=args.with_worker,
     )
     try:
