@@ -182,15 +182,17 @@ async def workflow_exists(stack: Setup, task_id: str) -> bool:
 # -- start --------------------------------------------------------------------------------------
 
 
-async def test_start_wait_success_and_failure(stack: Setup) -> None:
+async def test_start_wait_success_and_failure(stack: Setup, tmp_path: Path) -> None:
     ok_id, bad_id = new_id("ok"), new_id("bad")
+    job = tmp_path / "job.json"
+    job.write_text('{"message": "from a file"}')
     ok, bad, generated = await asyncio.gather(
         run_cli(stack, "start", "cli-echo", "--workspace", "ws-start", "--task-id", ok_id,
                 "--input", '{"message": "hi", "times": 2}', "--wait", *IMPORT),
         run_cli(stack, "start", "cli-boom", "--workspace", "ws-start", "--task-id", bad_id,
                 "--wait", *IMPORT),
         run_cli(stack, "start", "cli-echo", "--workspace", "ws-start",
-                "--input", '{"message": "x"}', *IMPORT),
+                "--input", f"@{job}", *IMPORT),
     )  # fmt: skip
 
     assert ok.code == 0, ok
@@ -207,7 +209,9 @@ async def test_start_wait_success_and_failure(stack: Setup) -> None:
     assert generated.code == 0, generated
     match = re.search(r"task (\S+) started", generated.out)
     assert match, generated.out
-    assert (await final_record(stack, match.group(1))).status == TaskStatus.SUCCESS
+    generated_record = await final_record(stack, match.group(1))
+    assert generated_record.status == TaskStatus.SUCCESS
+    assert generated_record.result == {"echo": "from a file"}
 
 
 @pytest.mark.parametrize(
@@ -217,6 +221,7 @@ async def test_start_wait_success_and_failure(stack: Setup) -> None:
         ('{"message": "x", "times": 99}', "times: Input should be less than or equal to 10"),
         ("{not json", "--input: not valid JSON"),
         ("[1, 2]", "--input: expected a JSON object"),
+        ("@/no/such/job.json", "--input @/no/such/job.json: cannot read the file"),
     ],
 )
 async def test_invalid_input_is_refused_before_anything_starts(
@@ -277,11 +282,10 @@ async def test_cancel_a_running_task(stack: Setup) -> None:
     )
     await read_until(attached, f"task {task_id} already running")
 
-    cancel = await run_cli(stack, "cancel", task_id)
+    cancel = await run_cli(stack, "cancel", task_id, "--wait")
     assert cancel.code == 0, cancel
-    assert "cancellation requested" in cancel.out
-    record = await final_record(stack, task_id)
-    assert record.status == TaskStatus.CANCELLED
+    assert "cancellation requested" in cancel.out and f"task {task_id} CANCELLED" in cancel.out
+    assert (await record_of(stack, task_id)).status == TaskStatus.CANCELLED
 
     waited = await finish(attached)
     assert waited.code == 1, waited

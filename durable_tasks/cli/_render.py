@@ -71,9 +71,10 @@ def record_view(view: TaskStatusView) -> RenderableType:
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="bold")
     facts.add_column()
-    facts.add_row("task", record.id)
-    facts.add_row("type", record.type)
-    facts.add_row("workspace", record.workspace_id)
+    # Data goes in as Text: a plain str in a table is parsed as rich markup ("[x]" vanishes).
+    facts.add_row("task", Text(record.id))
+    facts.add_row("type", Text(record.type))
+    facts.add_row("workspace", Text(record.workspace_id))
     facts.add_row("status", status_text(record.status))
     facts.add_row("progress", percent(record.progress))
     facts.add_row("attempts", str(record.attempts))
@@ -82,7 +83,7 @@ def record_view(view: TaskStatusView) -> RenderableType:
     workflow = record.workflow_id or "-"
     if view.workflow_status:
         workflow += f" ({view.workflow_status.lower()})"
-    facts.add_row("workflow", workflow)
+    facts.add_row("workflow", Text(workflow))
     facts.add_row("version", f"seq {record.seq}")
     parts: list[RenderableType] = [facts]
     result = flow_result(record, view.live)
@@ -132,7 +133,7 @@ def steps_table(result: TaskResult, *, title: str = "steps") -> Table:
         table.add_column(column)
     for name, step in ordered_steps(result):
         table.add_row(
-            name,
+            Text(name),
             Text(str(step.status), style=STEP_STYLES.get(str(step.status), "")),
             str(step.attempts),
             when(step.started_at),
@@ -149,9 +150,9 @@ def records_table(records: list[TaskRecord]) -> Table:
         table.add_column(column, no_wrap=column == "id")
     for record in records:
         table.add_row(
-            record.id,
-            record.type,
-            record.workspace_id,
+            Text(record.id),
+            Text(record.type),
+            Text(record.workspace_id),
             status_text(record.status),
             percent(record.progress),
             str(record.attempts),

@@ -111,13 +111,20 @@ async def _watch_async(args: argparse.Namespace) -> int:
                 await _show(_remember(records, seen), console)
     except TimeoutError:
         where = f"{seen[-1].status} at {int(seen[-1].progress)}%" if seen else "no record seen"
-        console.print(f"task {args.task_id}: still not finished after {args.timeout:g} s ({where})")
+        console.print(
+            f"task {args.task_id}: still not finished after {args.timeout:g} s ({where})",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
         return EXIT_FAILED
     finally:
         await store.close()
     if not seen:  # the watcher ends only after a record, or raises: keep readers sure
         return EXIT_FAILED
-    console.print(final_line(seen[-1]), highlight=False)
+    console.print(
+        final_line(seen[-1]), markup=False, highlight=False, soft_wrap=True
+    )  # one line, for grep
     return exit_code_for(seen[-1])
 
 
@@ -154,11 +161,14 @@ async def _show_lines(records: AsyncIterator[TaskRecord], console: Console) -> N
             if part
         )
         if line != previous:  # one line per visible change, not per write
-            console.print(f"{time.strftime('%H:%M:%S')} {line}", highlight=False, soft_wrap=True)
+            console.print(
+                f"{time.strftime('%H:%M:%S')} {line}", markup=False, highlight=False, soft_wrap=True
+            )
             previous = line
 
 
 async def _show_bars(records: AsyncIterator[TaskRecord], console: Console) -> None:
+    from rich.markup import escape
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
     progress = Progress(
@@ -174,7 +184,7 @@ async def _show_bars(records: AsyncIterator[TaskRecord], console: Console) -> No
         async for record in records:
             progress.update(
                 main,
-                description=f"task {record.id} ({record.type})",
+                description=escape(f"task {record.id} ({record.type})"),
                 completed=record.progress,
                 state=f"[{_style(str(record.status))}]{record.status}",
             )
@@ -185,6 +195,8 @@ _STEP_DONE = {"completed", "skipped"}
 
 
 def _update_steps(progress: Progress, steps: dict[str, TaskID], record: TaskRecord) -> None:
+    from rich.markup import escape
+
     from durable_tasks.cli._render import flow_result, ordered_steps
 
     result = flow_result(record)
@@ -193,7 +205,7 @@ def _update_steps(progress: Progress, steps: dict[str, TaskID], record: TaskReco
     for name, step in ordered_steps(result):
         state = str(step.status)
         if name not in steps:
-            steps[name] = progress.add_task(f"  {name}", total=100, state="")
+            steps[name] = progress.add_task(escape(f"  {name}"), total=100, state="")
         progress.update(
             steps[name],
             total=100,
