@@ -40,9 +40,10 @@ step of a flow (pulsing while the step runs), updated in real time through Pocke
 Events are ordered by the record's version (`seq`) and the record is read again after every
 reconnect, so a dropped connection loses nothing. When stdout is not a terminal, one plain line
 is printed per change instead. --poll reads the record every --interval seconds instead of
-subscribing (for networks that buffer server-sent events).
+subscribing (for networks that buffer server-sent events). A task that has already ended
+is shown once. watch reads PocketBase only: it needs no Temporal server.
 
-A task that has already ended is shown once. {SETTINGS_HELP}"""
+{SETTINGS_HELP}"""
 
 _EPILOG = """\
 examples:
