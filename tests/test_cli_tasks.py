@@ -160,7 +160,9 @@ async def final_record(stack: Setup, task_id: str) -> TaskRecord:
         record = await stack.store.get(task_id)
         return record if record is not None and record.status.is_final else None
 
-    return await eventually(probe, what=f"task {task_id} final")
+    record = await eventually(probe, what=f"task {task_id} final")
+    assert record is not None
+    return record
 
 
 async def step_status(stack: Setup, task_id: str, step: str, status: str) -> TaskRecord | None:
