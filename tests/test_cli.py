@@ -6,7 +6,6 @@ import argparse
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 from _cli_helpers import clean_env, console_script, run_cli
@@ -112,8 +111,11 @@ _FAKE_WORKER = textwrap.dedent(
     import asyncio, sys
     import durable_tasks.worker
 
-    async def fake_run_worker(settings, *, imports=(), max_concurrent_activities=None, stop=None):
-        print("running", settings.task_queue, list(imports), max_concurrent_activities, flush=True)
+    async def fake_run_worker(
+        settings, *, imports=(), max_concurrent_activities=None, stop=None, graceful_shutdown=None
+    ):
+        grace = graceful_shutdown.total_seconds()
+        print("running", settings.task_queue, list(imports), max_concurrent_activities, grace, flush=True)
         await stop.wait()
         print("stopped cleanly", flush=True)
 
@@ -141,6 +143,8 @@ def test_worker_signal_sets_stop(signame: str) -> None:
             "csv",
             "--max-concurrent-activities",
             "7",
+            "--graceful-shutdown",
+            "3",
         ],  # fmt: skip
         env=clean_env(DURABLE_TASKS_TASK_QUEUE="q1"),
         stdout=subprocess.PIPE,
@@ -149,8 +153,8 @@ def test_worker_signal_sets_stop(signame: str) -> None:
     )
     try:
         assert process.stdout is not None
-        assert process.stdout.readline() == "running q1 ['json', 'csv'] 7\n"
-        time.sleep(0.1)  # the handlers are installed before run_worker runs; be generous anyway
+        # The handlers are installed before run_worker runs, so the signal can go right away.
+        assert process.stdout.readline() == "running q1 ['json', 'csv'] 7 3.0\n"
         process.send_signal(getattr(signal, signame))
         out, err = process.communicate(timeout=15)
     finally:
