@@ -23,6 +23,7 @@ from temporalio.client import (
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
 from durable_tasks.errors import (
@@ -57,8 +58,11 @@ def new_task_id() -> str:
     return "".join(secrets.choice(_ID_ALPHABET) for _ in range(15))
 
 
-async def connect_temporal(settings: Settings) -> Client:
-    """A Temporal client with the pydantic converter, TLS or API key as the settings say."""
+async def connect_temporal(settings: Settings, *, runtime: Runtime | None = None) -> Client:
+    """A Temporal client with the pydantic converter, TLS or API key as the settings say.
+
+    `runtime` carries telemetry (the worker's `--metrics` builds one); default: the SDK's.
+    """
     tls: TLSConfig | bool = False
     if settings.temporal_tls_cert and settings.temporal_tls_key:
         tls = TLSConfig(
@@ -73,6 +77,7 @@ async def connect_temporal(settings: Settings) -> Client:
         data_converter=pydantic_data_converter,
         tls=tls,
         api_key=settings.temporal_api_key,
+        runtime=runtime,
     )
 
 

@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -67,17 +68,24 @@ async def run_worker(
     stop: asyncio.Event | None = None,
     graceful_shutdown: timedelta = timedelta(seconds=30),
     reconcile_every: timedelta = timedelta(minutes=1),
+    metrics_address: str | None = None,
 ) -> None:
     """Run a worker for `settings.task_queue` until `stop` is set (or forever).
 
     Besides the worker it runs the reconciler every `reconcile_every`, so records of
-    terminated or timed-out workflows are repaired with no operator action.
+    terminated or timed-out workflows are repaired with no operator action. With
+    `metrics_address` (`host:port`) the Temporal runtime serves Prometheus metrics there.
     """
     from durable_tasks.client import connect_temporal
     from durable_tasks.pocketbase_store import PocketBaseTaskStore
 
     registry = ProcessorRegistry.discover([*DEFAULT_MODULES, *imports])
-    client = await connect_temporal(settings)
+    runtime = None
+    if metrics_address:
+        runtime = Runtime(
+            telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=metrics_address))
+        )
+    client = await connect_temporal(settings, runtime=runtime)
     store = PocketBaseTaskStore.from_settings(settings)
     outbox = ProgressOutbox(store)
     options: dict[str, Any] = {"graceful_shutdown_timeout": graceful_shutdown}

@@ -112,7 +112,8 @@ _FAKE_WORKER = textwrap.dedent(
     import durable_tasks.worker
 
     async def fake_run_worker(
-        settings, *, imports=(), max_concurrent_activities=None, stop=None, graceful_shutdown=None
+        settings, *, imports=(), max_concurrent_activities=None, stop=None,
+        graceful_shutdown=None, metrics_address=None,
     ):
         grace = graceful_shutdown.total_seconds()
         print("running", settings.task_queue, list(imports), max_concurrent_activities, grace, flush=True)

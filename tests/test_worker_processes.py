@@ -14,12 +14,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from _cli_helpers import clean_env, console_script
 from _helpers import eventually
 from temporalio.testing import WorkflowEnvironment
 from worker_processors import Meet, SlowStep
 
+from durable_tasks._pocketbase_server import free_port
 from durable_tasks.client import TaskClient
 from durable_tasks.models import TaskStatus
 from durable_tasks.pocketbase_store import PocketBaseTaskStore
@@ -103,12 +105,16 @@ def _marks(directory: Path, prefix: str) -> list[str]:
 
 async def test_two_workers_share_a_queue(setup: tuple[Workers, TaskClient, Path]) -> None:
     workers, client, marks = setup
-    pids = {workers.start("--max-concurrent-activities", "1").pid for _ in range(2)}
+    metrics = free_port()
+    first = workers.start("--max-concurrent-activities", "1", "--metrics", f"127.0.0.1:{metrics}")
+    pids = {first.pid, workers.start("--max-concurrent-activities", "1").pid}
     for i in range(2):
         await client.start("meet", workspace_id="ws", task_id=f"share{i}", input={"input": "g1"})
     records = [await client.wait(f"share{i}") for i in range(2)]
     assert [r.status for r in records] == [TaskStatus.SUCCESS] * 2, [r.error_log for r in records]
     assert {r.result for r in records} == pids  # one task on each worker process
+    scraped = httpx.get(f"http://127.0.0.1:{metrics}/metrics", timeout=5).text
+    assert "temporal_activity_execution_latency" in scraped  # --metrics serves Prometheus
 
 
 async def test_sigterm_during_a_step_retries_it_on_the_other_worker(

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import pkgutil
 import sys
 from collections.abc import Callable, Sequence
@@ -83,6 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="how much to log to stderr (default: info for long-running commands, else warning)",
     )
+    parser.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default="text",
+        help="text lines for people, or one JSON object per line (with taskId, workflowId, "
+        "...) for log pipelines (default: text)",
+    )
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
     for name in _command_modules():
         module = importlib.import_module(f"{__name__}.{name}")
@@ -91,15 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _configure_logging(args: argparse.Namespace) -> None:
+    from durable_tasks.logs import configure_logging
+
     level_name = args.log_level or getattr(args, "default_log_level", "warning")
-    logging.basicConfig(
-        level=level_name.upper(),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-    )
-    if level_name != "debug":
-        # httpx logs every request at INFO; that drowns everything a worker has to say.
-        logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging(level_name, json_lines=args.log_format == "json")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -71,6 +71,14 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="run at most N activities at once in this worker (default: the SDK's default)",
     )
     parser.add_argument(
+        "--metrics",
+        metavar="HOST:PORT",
+        type=_host_port,
+        default=None,
+        help="serve Prometheus metrics of the Temporal runtime (task latencies, slots, polls) "
+        "at http://HOST:PORT/metrics, e.g. 127.0.0.1:9464",
+    )
+    parser.add_argument(
         "--graceful-shutdown",
         type=_positive_int,
         default=30,
@@ -79,6 +87,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "cancelled and retried on another worker (default: 30)",
     )
     parser.set_defaults(handler=_run, default_log_level="info")
+
+
+def _host_port(text: str) -> str:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, e.g. 127.0.0.1:9464, got {text!r}")
+    return text
 
 
 def _check_importable(modules: list[str]) -> None:
@@ -100,12 +115,16 @@ def _run(args: argparse.Namespace) -> int:
     settings = load_settings()
     _check_importable(args.imports)
     grace = timedelta(seconds=args.graceful_shutdown)
-    asyncio.run(_serve(settings, args.imports, args.max_concurrent_activities, grace))
+    asyncio.run(_serve(settings, args.imports, args.max_concurrent_activities, grace, args.metrics))
     return 0
 
 
 async def _serve(
-    settings: Settings, imports: list[str], max_concurrent: int | None, grace: timedelta
+    settings: Settings,
+    imports: list[str],
+    max_concurrent: int | None,
+    grace: timedelta,
+    metrics: str | None,
 ) -> None:
     from durable_tasks.worker import run_worker
 
@@ -116,4 +135,5 @@ async def _serve(
             max_concurrent_activities=max_concurrent,
             stop=signals.stop,
             graceful_shutdown=grace,
+            metrics_address=metrics,
         )
