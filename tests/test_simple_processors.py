@@ -283,3 +283,20 @@ async def test_hooks_in_order_with_finality_and_sync_processor(
         ("failed", False),
         ("failed", True),
     ]
+
+
+async def test_concurrent_starts_run_the_task_once(
+    temporal_client: Client, task_store: TaskStore
+) -> None:
+    """Guarantee 6 under a race: eight clients start the same task at once."""
+    STARTED["race1"] = asyncio.Event()
+    async with running_worker(temporal_client, task_store, Blocking) as tasks:
+        outcomes = await asyncio.gather(
+            *(tasks.start("blocking", workspace_id="ws", task_id="race1") for _ in range(8))
+        )
+        await asyncio.wait_for(STARTED["race1"].wait(), 20)
+        STARTED.setdefault("race1:release", asyncio.Event()).set()
+        record = await tasks.wait("race1")
+    assert sorted(o.outcome for o in outcomes).count("started") == 1
+    assert {o.outcome for o in outcomes} <= {"started", "already running", "already finished"}
+    assert record.status == TaskStatus.SUCCESS and record.attempts == 1
