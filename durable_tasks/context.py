@@ -9,13 +9,17 @@ It can be called from a synchronous processor's thread as well as from the event
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
+from durable_tasks.errors import NonRetryableError
 from durable_tasks.outbox import ProgressOutbox
 from durable_tasks.progress import clamp_percent
 
@@ -87,6 +91,22 @@ class TaskContext:
         else:
             self._loop.call_soon_threadsafe(activity.heartbeat, *details)
 
+    @contextmanager
+    def keeping_alive(self, interval: float) -> Iterator[None]:
+        """Heartbeat every `interval` s while the block runs: liveness for Temporal, and the
+        way a cancellation reaches the attempt, even if user code never reports progress."""
+
+        async def beat() -> None:
+            while True:
+                self.heartbeat(self.progress)
+                await asyncio.sleep(interval)
+
+        task = self._loop.create_task(beat())
+        try:
+            yield
+        finally:
+            task.cancel()
+
     def _report(self, value: float) -> None:
         self.progress = max(self.progress, value)
         activity.heartbeat(self.progress)
@@ -94,3 +114,16 @@ class TaskContext:
             self._outbox.report(self.task_id, self.run_id, self.progress)
         if self._on_progress is not None:
             self._on_progress(self.progress)
+
+
+async def call_user_code(fn: Callable[..., Any], *args: Any) -> Any:
+    """Await `fn(*args)` if it is async; else run it in a thread so the worker's loop stays free."""
+    if inspect.iscoroutinefunction(fn):
+        return await fn(*args)
+    outcome = await asyncio.to_thread(fn, *args)
+    return await outcome if inspect.isawaitable(outcome) else outcome
+
+
+def as_non_retryable(err: NonRetryableError) -> ApplicationError:
+    """The Temporal failure for our `NonRetryableError`: same type name, never retried."""
+    return ApplicationError(str(err), type=type(err).__name__, non_retryable=True)

@@ -20,7 +20,6 @@ never changes the task's outcome.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
@@ -33,7 +32,7 @@ from temporalio import activity
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
-from durable_tasks.context import TaskContext
+from durable_tasks.context import TaskContext, as_non_retryable, call_user_code
 from durable_tasks.errorlog import facts_from_exception
 from durable_tasks.errors import ConfigurationError, InvalidInputError, NonRetryableError
 from durable_tasks.models import CamelModel, SimpleJobData, validate_model
@@ -157,9 +156,12 @@ class BaseSimpleProcessor(BaseProcessor, Generic[DataT]):
             on_progress=lambda p: self._progress_hook(data, p, ctx),
         )
         await self._call_hook("on_active", self.on_active, data, ctx)
-        beat = _keep_alive(ctx, self.heartbeat_timeout)
+        beat_every = (
+            max(self.heartbeat_timeout.total_seconds() / 3, 0.1) if self.heartbeat_timeout else 1.0
+        )
         try:
-            result = await self._invoke(data, ctx)
+            with ctx.keeping_alive(beat_every):
+                result = await call_user_code(self.process, data, ctx)
         except Exception as err:
             facts = facts_from_exception(err)
             final = ctx.is_last_attempt or not input.retry.retries(
@@ -167,36 +169,16 @@ class BaseSimpleProcessor(BaseProcessor, Generic[DataT]):
             )
             await self._call_hook("on_failed", self.on_failed, data, err, ctx, final=final)
             if isinstance(err, NonRetryableError):
-                raise ApplicationError(str(err), type=facts.error_type, non_retryable=True) from err
+                raise as_non_retryable(err) from err
             raise
-        finally:
-            beat.cancel()
         await self._call_hook("on_completed", self.on_completed, data, result, ctx)
         outbox = current_outbox()
         if outbox is not None:
             await outbox.flush(ctx.task_id, timeout=2.0)
         return to_jsonable_python(result, by_alias=True)
 
-    async def _invoke(self, data: Any, ctx: TaskContext) -> Any:
-        if inspect.iscoroutinefunction(self.process):
-            return await self.process(data, ctx)
-        outcome = await asyncio.to_thread(self.process, data, ctx)
-        return await outcome if inspect.isawaitable(outcome) else outcome
-
     def _progress_hook(self, data: Any, percent: float, ctx: TaskContext) -> None:
         try:
             self.on_progress(data, percent, ctx)
         except Exception:
             log.exception("%s: the on_progress hook raised; ignored", self.name)
-
-
-def _keep_alive(ctx: TaskContext, heartbeat_timeout: timedelta | None) -> asyncio.Task[None]:
-    """Heartbeat while the attempt runs: liveness for Temporal, and how cancellation arrives."""
-
-    async def beat() -> None:
-        interval = max(heartbeat_timeout.total_seconds() / 3, 0.1) if heartbeat_timeout else 1.0
-        while True:
-            ctx.heartbeat(ctx.progress)
-            await asyncio.sleep(interval)
-
-    return asyncio.get_running_loop().create_task(beat())

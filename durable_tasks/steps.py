@@ -17,18 +17,14 @@ repeats nothing:
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
 from pydantic_core import to_jsonable_python
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
-from durable_tasks.context import TaskContext
-from durable_tasks.errorlog import facts_from_exception
+from durable_tasks.context import TaskContext, as_non_retryable, call_user_code
 from durable_tasks.errors import NonRetryableError
 from durable_tasks.models import StepJobData
 
@@ -53,17 +49,11 @@ def step_activity(name: str) -> Callable[[StepFn], Callable[[StepJobData], Await
                 outbox=None,  # flow progress comes from the steps, not from inside them
                 logger_name=f"durable_tasks.steps.{name}",
             )
-            beat = asyncio.get_running_loop().create_task(_beat(ctx))
             try:
-                if inspect.iscoroutinefunction(fn):
-                    result = await fn(job, ctx)
-                else:
-                    result = await asyncio.to_thread(fn, job, ctx)
+                with ctx.keeping_alive(KEEPALIVE.total_seconds() / 3):
+                    result = await call_user_code(fn, job, ctx)
             except NonRetryableError as err:
-                facts = facts_from_exception(err)
-                raise ApplicationError(str(err), type=facts.error_type, non_retryable=True) from err
-            finally:
-                beat.cancel()
+                raise as_non_retryable(err) from err
             return to_jsonable_python(result, by_alias=True)
 
         run_step.__name__ = run_step.__qualname__ = getattr(fn, "__name__", "step")
@@ -72,9 +62,3 @@ def step_activity(name: str) -> Callable[[StepFn], Callable[[StepJobData], Await
         return activity.defn(name=name)(run_step)
 
     return decorate
-
-
-async def _beat(ctx: TaskContext) -> None:
-    while True:
-        ctx.heartbeat()
-        await asyncio.sleep(KEEPALIVE.total_seconds() / 3)

