@@ -5,7 +5,9 @@ task (they define `durable_task_identity`), it claims the record at start (RUNNI
 workflowId, runId), lets the workflow publish progress, results and error entries through a
 `WorkflowTaskSync`, and writes SUCCESS, FAILED or CANCELLED at the end — all through local
 activities, so a replay never writes again. Activity side: it binds the worker's progress outbox
-so `ctx.report_progress` reaches the record, coalesced.
+so `ctx.report_progress` reaches the record, coalesced; and when the worker shuts down under a
+running attempt it fails that attempt as `WorkerShutdown` (retryable) rather than letting it
+look like the task's cancellation, so the attempt runs again on another worker.
 
 Adding this interceptor to a worker whose workflows are already running would change their
 history, so the workflow side is gated by `workflow.patched(SYNC_PATCH_ID)`: executions that
