@@ -178,13 +178,12 @@ def workspace_client(
             client.close()
 
 
-# --------------------------------------------------------------------------------------------
-# Temporal — fixtures added by the Temporal work (`temporal_env`, ...) go below this line.
-# --------------------------------------------------------------------------------------------
-
-from durable_tasks.testing_temporal import (  # noqa: E402,F401  (fixtures of the plugin)
-    task_queue,
-    temporal_client,
-    temporal_dev_env,
-    temporal_env,
+# The Temporal fixtures live in testing_temporal.py; importing them here makes this module the
+# one place users (and the pytest plugin) get every fixture from.
+from durable_tasks.testing_temporal import (  # noqa: E402  (`x as x`: explicit re-exports)
+    running_worker as running_worker,
+    task_queue as task_queue,
+    temporal_client as temporal_client,
+    temporal_dev_env as temporal_dev_env,
+    temporal_env as temporal_env,
 )

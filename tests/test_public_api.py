@@ -39,3 +39,24 @@ def test_the_pocketbase_sdk_is_imported_in_one_module_only() -> None:
         if pattern.search(p.read_text())
     )
     assert importers == ["durable_tasks/pocketbase_store.py"]
+
+
+def test_pytest_plugin_without_pytest_asyncio_warns_instead_of_breaking() -> None:
+    """The plugin loads in every pytest run of the environment: it must not break suites that
+    lack the `testing` extra."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, warnings\n"
+        "sys.modules['pytest_asyncio'] = None  # as if it were not installed\n"
+        "with warnings.catch_warnings(record=True) as seen:\n"
+        "    warnings.simplefilter('always')\n"
+        "    import durable_tasks.pytest_plugin as plugin\n"
+        "print(hasattr(plugin, 'task_store'), [str(w.message) for w in seen])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.startswith("False [")
+    assert "pip install 'durable-tasks[testing]'" in result.stdout
