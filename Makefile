@@ -5,12 +5,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Extra arguments: `make test PYTEST_ARGS="-k devstack -x"`, `make run ARGS="--no-worker"`.
+# Extra arguments: `make test PYTEST_ARGS="-k devstack -x"`, `make run ARGS="--no-worker"`,
+# `make bench ARGS="--n 500 --concurrency 100"`.
 PYTEST_ARGS ?=
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint fmt clean
+.PHONY: help run test lint fmt bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
@@ -34,6 +35,9 @@ test: lint  ## lint, then the whole test suite
 fmt: $(STAMP)  ## format and auto-fix what ruff can
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+bench: $(STAMP)  ## bare Temporal vs durable-tasks on real servers, side by side (bench/README.md)
+	$(BIN)/python -m bench.run $(ARGS)
 
 clean:  ## remove .venv and .data (the dev stack's state)
 	rm -rf $(VENV) .data

@@ -1,0 +1,159 @@
+"""Running a batch of workflows with a bounded number in flight, and what a batch measured.
+
+A batch starts `n` items with at most `concurrency` in flight, times each one end to end (from
+the start call to the result) and the whole batch, and notes the CPU time each process spent
+(the Temporal dev server, PocketBase, and this process, which is both client and worker). On a
+shared machine the CPU per item is steadier than the wall clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.pocketbase_logs import Window
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Batch:
+    """What one timed batch measured; the PocketBase counts are filled in once the log is written."""
+
+    label: str
+    system: str
+    n: int
+    concurrency: int
+    wall_s: float
+    latencies_s: list[float]
+    window: Window
+    cpu_s: dict[str, float]
+    counted: dict[str, int]
+    first_workflow_id: str = ""
+    server_writes: int | None = None
+    server_requests: int | None = None
+    history_events: int | None = None
+    rpcs: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def per_second(self) -> float:
+        return self.n / self.wall_s
+
+    def percentile_ms(self, p: float) -> float:
+        """Nearest-rank percentile of the latencies, in milliseconds."""
+        ordered = sorted(self.latencies_s)
+        rank = max(1, math.ceil(p / 100 * len(ordered)))
+        return 1000 * ordered[rank - 1]
+
+    def per_item(self, total: float | None) -> float | None:
+        return None if total is None else total / self.n
+
+    @property
+    def rpcs_per_item(self) -> float:
+        """Temporal frontend RPCs per item, as the server counted them."""
+        return sum(self.rpcs.values()) / self.n
+
+
+class CpuMeter:
+    """CPU seconds (user + system) of this process and of the servers it started."""
+
+    def __init__(self, servers: dict[str, int]) -> None:
+        self._servers = servers
+
+    def read(self) -> dict[str, float]:
+        used = {name: _cpu_of(pid) for name, pid in self._servers.items()}
+        used["bench process"] = time.process_time()
+        return used
+
+
+def _cpu_of(pid: int) -> float:
+    # /proc/<pid>/stat: the command may contain spaces, so split after its closing parenthesis.
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def child_pid(command_prefix: str) -> int:
+    """The pid of this process's child whose command starts with `command_prefix`."""
+    me = os.getpid()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # the process ended while we looked
+            continue
+        command, rest = stat.split("(", 1)[1].rsplit(")", 1)
+        if int(rest.split()[1]) == me and command.startswith(command_prefix):
+            return int(entry.name)
+    raise LookupError(f"no child process of {me} named {command_prefix}*")
+
+
+async def run_concurrently(
+    one: Callable[[str], Awaitable[None]],
+    ids: list[str],
+    concurrency: int,
+    timeout: float,
+) -> list[float]:
+    """Run `one(id)` for every id with at most `concurrency` in flight; each one's latency."""
+    latencies: list[float] = []
+    pending = iter(ids)
+
+    async def lane() -> None:
+        for item in pending:  # lanes share the iterator: each id is taken once
+            began = time.perf_counter()
+            await one(item)
+            latencies.append(time.perf_counter() - began)
+
+    async with asyncio.timeout(timeout):
+        async with asyncio.TaskGroup() as lanes:
+            for _ in range(min(concurrency, len(ids))):
+                lanes.create_task(lane())
+    return latencies
+
+
+@dataclass
+class Phase:
+    """One workload on one system: how to run an item and the counters to read around it."""
+
+    label: str
+    system: str
+    prefix: str
+    one: Callable[[str], Awaitable[None]]
+    counters: dict[str, Callable[[], int]] = field(default_factory=dict)
+    workflow_id: Callable[[str], str] = str
+
+    async def warm_up(self, *, n: int, concurrency: int, timeout: float) -> None:
+        """Untimed runs, so caches, connections and logins are in place before timing."""
+        ids = [f"warm-{self.prefix}-{i:04d}" for i in range(n)]
+        await run_concurrently(self.one, ids, concurrency, timeout)
+
+    async def timed(self, *, n: int, concurrency: int, cpu: CpuMeter, timeout: float) -> Batch:
+        """Run `n` items and say what they cost."""
+        ids = [f"{self.prefix}-{i:05d}" for i in range(n)]
+        start = datetime.now(UTC)
+        counted = {name: read() for name, read in self.counters.items()}
+        cpu_before = cpu.read()
+        began = time.perf_counter()
+        latencies = await run_concurrently(self.one, ids, concurrency, timeout)
+        wall = time.perf_counter() - began
+        cpu_after = cpu.read()
+        counted = {name: read() - counted[name] for name, read in self.counters.items()}
+        return Batch(
+            label=self.label,
+            system=self.system,
+            n=n,
+            concurrency=concurrency,
+            wall_s=wall,
+            latencies_s=latencies,
+            window=Window(start, datetime.now(UTC), f"{self.prefix}-"),
+            cpu_s={name: cpu_after[name] - cpu_before[name] for name in cpu_before},
+            counted=counted,
+            first_workflow_id=self.workflow_id(ids[0]),
+        )
