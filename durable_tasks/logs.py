@@ -51,8 +51,10 @@ def configure_logging(level: str, *, json_lines: bool = False) -> None:
         )
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
     if level.lower() != "debug":
-        # httpx logs every request at INFO; that drowns everything a worker has to say.
-        logging.getLogger("httpx").setLevel(logging.WARNING)
+        # httpx logs every request, aiosmtpd (the dev stack's mail sink) every connection, at
+        # INFO: that drowns everything a worker has to say.
+        for chatty in ("httpx", "mail.log"):
+            logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 def _camel(name: str) -> str:

@@ -109,7 +109,10 @@ async def run_worker(
     try:
         async with worker:
             await (stop or asyncio.Event()).wait()
-            log.info("stopping: running activities get %ss to finish", graceful_shutdown)
+            log.info(
+                "stopping: running activities get %.0f s to finish",
+                graceful_shutdown.total_seconds(),
+            )
     finally:
         repairing.cancel()
         await outbox.close()
