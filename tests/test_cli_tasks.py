@@ -520,3 +520,22 @@ async def test_watch_draws_bars_per_step_on_a_terminal() -> None:
     assert "task bars (cli-flow)" in text and "66%" in text and "FAILED" in text
     assert re.search(r"prepare\s+━+\s+100% completed", text), text
     assert re.search(r"finish\s+━+\s+0% failed", text), text
+
+
+async def test_reconcile_repairs_a_terminated_task(stack: Setup) -> None:
+    task_id = new_id("term")
+    await stack.client.start("cli-hold", workspace_id="ws", task_id=task_id)
+    await eventually(lambda: _progress_at_least(stack, task_id, 10), what="hold running")
+    await stack.client.handle(task_id).terminate(reason="pulled the plug")
+
+    dry = await run_cli(stack, "reconcile", "--dry-run")
+    assert dry.code == 0, dry
+    assert f"{task_id}: the workflow was terminated (TERMINATED); would set FAILED" in dry.out
+    assert (await record_of(stack, task_id)).status == TaskStatus.RUNNING  # nothing written
+
+    repaired = await run_cli(stack, "reconcile")
+    assert repaired.code == 0, repaired
+    assert f"{task_id}: the workflow was terminated (TERMINATED); set FAILED" in repaired.out
+    record = await record_of(stack, task_id)
+    assert record.status == TaskStatus.FAILED
+    assert record.errors[-1].error_type == "WorkflowTerminated"
