@@ -315,7 +315,9 @@ class PocketBaseTaskStore:
         fields = _field_errors(exc)
         if exc.status == 404:
             return _NotFound(fields.get("id", ("", ""))[0])
-        if exc.status == 400 and fields.get("id", ("", ""))[0] == "validation_pk_invalid":
+        # A taken id is refused by PocketBase's check (pk_invalid), or, when two creates race
+        # past that check, by the database's unique index (not_unique).
+        if exc.status == 400 and fields.get("id", ("", ""))[0] in _ID_TAKEN_CODES:
             return _IdTaken()
         if exc.status == 400 and fields:
             named = "; ".join(f"{name}: {message}" for name, (_, message) in fields.items())
@@ -339,6 +341,9 @@ class _NotFound(Exception):
     def __init__(self, code: str) -> None:
         super().__init__(code)
         self.code = code
+
+
+_ID_TAKEN_CODES = frozenset({"validation_pk_invalid", "validation_not_unique"})
 
 
 class _IdTaken(Exception):
