@@ -153,6 +153,9 @@ def start_pocketbase(
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
+        # Out of the terminal's process group, as the Temporal dev server is: a Ctrl-C reaches
+        # only us, and we stop PocketBase after the worker has written its last task states.
+        start_new_session=True,
     )
     server = PocketBaseProcess(f"http://127.0.0.1:{port}", data_dir, log_path, process, log)
     try:
