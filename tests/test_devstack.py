@@ -14,7 +14,6 @@ import signal
 import socket
 import stat
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 from _cli_helpers import clean_env, console_script
+from _helpers import wait_until
 
 from durable_tasks._dev_credentials import superuser_credentials
 from durable_tasks._pocketbase_server import free_port
@@ -68,15 +68,16 @@ class _Stack:
         return f"stdout:\n{self.output()}\nstderr:\n{self.stderr.read_text()[-4000:]}"
 
     def wait_ready(self) -> str:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            text = self.output()
-            if "durable-tasks dev is ready" in text:
-                return text
+        def ready() -> str:
             if self.process.poll() is not None:
                 pytest.fail(f"dev exited early ({self.process.returncode})\n{self.diagnostics()}")
-            time.sleep(0.1)
-        pytest.fail(f"dev not ready after {START_TIMEOUT} s\n{self.diagnostics()}")
+            text = self.output()
+            return text if "durable-tasks dev is ready" in text else ""
+
+        try:
+            return wait_until(ready, timeout=START_TIMEOUT, what="durable-tasks dev is ready")
+        except AssertionError:
+            pytest.fail(f"dev not ready after {START_TIMEOUT} s\n{self.diagnostics()}")
 
 
 @pytest.fixture
@@ -163,11 +164,12 @@ def _check_and_stop(stack: _Stack, text: str, *, with_worker: bool) -> None:
     assert auth.json()["token"]
 
     if with_worker:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not asyncio.run(_worker_polls(address, "durable-tasks")):
+
+        def polled() -> bool:
             assert stack.process.poll() is None, f"dev exited\n{stack.diagnostics()}"
-            assert time.monotonic() < deadline, "no worker polls the task queue"
-            time.sleep(0.2)
+            return asyncio.run(_worker_polls(address, "durable-tasks"))
+
+        wait_until(polled, timeout=START_TIMEOUT, interval=0.2, what="a worker polling the queue")
 
     stack.process.send_signal(signal.SIGINT)
     try:

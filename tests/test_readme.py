@@ -17,12 +17,12 @@ import re
 import shlex
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from _cli_helpers import clean_env, console_script
+from _helpers import wait_until
 from temporalio.client import Client
 
 from durable_tasks._pocketbase_server import free_port
@@ -153,11 +153,12 @@ def dev_stack(tmp_path: Path) -> Iterator[dict[str, str]]:
             [console_script(), "dev"], env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT
         )
     try:
-        deadline = time.monotonic() + 90
-        while "durable-tasks dev is ready" not in log.read_text():
+
+        def ready() -> bool:
             assert stack.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
+            return "durable-tasks dev is ready" in log.read_text()
+
+        wait_until(ready, timeout=90, what="durable-tasks dev is ready")
         yield env
     finally:
         stack.send_signal(2)  # SIGINT, as Ctrl-C

@@ -6,7 +6,6 @@ its own task queue and task ids, so nothing leaks between tests or from a runnin
 
 from __future__ import annotations
 
-import asyncio
 import re
 import socket
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _helpers import eventually
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -66,15 +66,6 @@ def _email(**overrides: Any) -> dict[str, Any]:
     return {"to": "ada@example.com", "subject": "Hello", "body": "Hi Ada.\n", **overrides}
 
 
-async def _eventually(found: Any, timeout: float = 10.0) -> Any:
-    """Poll `found()` until it returns something truthy, or fail at the deadline."""
-    deadline = time.monotonic() + timeout
-    while not (value := found()):
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.02)
-    return value
-
-
 def _client(temporal_client: Client, store: MemoryTaskStore, task_queue: str) -> TaskClient:
     registry = ProcessorRegistry.of(RecordingSendEmail)
     return TaskClient(temporal_client, store, registry, task_queue=task_queue)
@@ -101,7 +92,7 @@ async def test_sends_a_real_message(
     assert (record.progress, record.attempts, record.errors) == (100, 1, [])
     assert record.result == {"messageId": message_id}
     assert PROGRESS[task_id] == [10, 50, 100]
-    [eml] = await _eventually(lambda: sink.messages(message_id))
+    [eml] = await eventually(lambda: sink.messages(message_id))
     mail = message_from_bytes(eml.read_bytes(), policy=policy.default)
     assert isinstance(mail, EmailMessage)
     assert mail["To"] == "ada@example.com"
