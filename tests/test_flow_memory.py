@@ -8,14 +8,12 @@ from temporalio import workflow
 from temporalio.client import Client
 
 with workflow.unsafe.imports_passed_through():
-    from durable_tasks.client import TaskClient
     from durable_tasks.context import TaskContext
     from durable_tasks.flow import BaseFlowProcessor, FailurePolicy, Step, flow_processor
     from durable_tasks.memory_store import MemoryTaskStore
     from durable_tasks.models import ParentJobData, StepJobData, StepStatus, TaskStatus
-    from durable_tasks.registry import ProcessorRegistry
     from durable_tasks.steps import step_activity
-    from durable_tasks.worker import build_worker
+    from durable_tasks.testing_temporal import running_worker
 
 RUNS: dict[str, int] = {}
 
@@ -50,9 +48,7 @@ class Pipeline(BaseFlowProcessor[PipeData]):
 
 async def test_sequential_flow(temporal_client: Client, task_queue: str) -> None:
     store = MemoryTaskStore()
-    registry = ProcessorRegistry.of(Pipeline)
-    client = TaskClient(temporal_client, store, registry, task_queue=task_queue)
-    async with build_worker(temporal_client, task_queue=task_queue, store=store, registry=registry):
+    async with running_worker(temporal_client, store, Pipeline, task_queue=task_queue) as client:
         await client.start("t-pipeline", workspace_id="ws", input={}, task_id="f1")
         record = await client.wait("f1")
         assert record.status == TaskStatus.SUCCESS, record

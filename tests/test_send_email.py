@@ -29,7 +29,7 @@ from durable_tasks.memory_store import MemoryTaskStore
 from durable_tasks.models import TaskStatus
 from durable_tasks.registry import ProcessorRegistry
 from durable_tasks.smtp_sink import SmtpSink, start_smtp_sink
-from durable_tasks.worker import build_worker
+from durable_tasks.testing_temporal import running_worker
 
 PROGRESS: dict[str, list[float]] = {}
 
@@ -75,10 +75,9 @@ async def test_sends_a_real_message(
     temporal_client: Client, task_queue: str, sink: SmtpSink
 ) -> None:
     store, task_id = MemoryTaskStore(), _task_id()
-    client = _client(temporal_client, store, task_queue)
-    async with build_worker(
-        temporal_client, task_queue=task_queue, store=store, registry=client.registry
-    ):
+    async with running_worker(
+        temporal_client, store, RecordingSendEmail, task_queue=task_queue
+    ) as client:
         await client.start(
             "send-email",
             workspace_id="ws1",
@@ -123,10 +122,9 @@ async def test_server_down_is_retried_then_fails(
     monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("SMTP_PORT", str(_free_port()))
     store, task_id = MemoryTaskStore(), _task_id()
-    client = _client(temporal_client, store, task_queue)
-    async with build_worker(
-        temporal_client, task_queue=task_queue, store=store, registry=client.registry
-    ):
+    async with running_worker(
+        temporal_client, store, RecordingSendEmail, task_queue=task_queue
+    ) as client:
         await client.start("send-email", workspace_id="ws1", input=_email(), task_id=task_id)
         record = await client.wait(task_id)
 
@@ -141,10 +139,9 @@ async def test_permanent_rejection_fails_at_once(
     temporal_client: Client, task_queue: str, sink: SmtpSink
 ) -> None:
     store, task_id = MemoryTaskStore(), _task_id()
-    client = _client(temporal_client, store, task_queue)
-    async with build_worker(
-        temporal_client, task_queue=task_queue, store=store, registry=client.registry
-    ):
+    async with running_worker(
+        temporal_client, store, RecordingSendEmail, task_queue=task_queue
+    ) as client:
         await client.start(
             "send-email", workspace_id="ws1", input=_email(to="bob@reject.invalid"), task_id=task_id
         )
@@ -163,10 +160,9 @@ async def test_malformed_setting_fails_at_once(
 ) -> None:
     monkeypatch.setenv("SMTP_PORT", "smtp")
     store, task_id = MemoryTaskStore(), _task_id()
-    client = _client(temporal_client, store, task_queue)
-    async with build_worker(
-        temporal_client, task_queue=task_queue, store=store, registry=client.registry
-    ):
+    async with running_worker(
+        temporal_client, store, RecordingSendEmail, task_queue=task_queue
+    ) as client:
         await client.start("send-email", workspace_id="ws1", input=_email(), task_id=task_id)
         record = await client.wait(task_id)
 

@@ -10,13 +10,11 @@ from typing import Any
 
 from temporalio.client import Client
 
-from durable_tasks.client import TaskClient
 from durable_tasks.context import TaskContext
 from durable_tasks.memory_store import MemoryTaskStore
 from durable_tasks.models import SimpleJobData, TaskStatus
 from durable_tasks.processor import BaseSimpleProcessor
-from durable_tasks.registry import ProcessorRegistry
-from durable_tasks.worker import build_worker
+from durable_tasks.testing_temporal import running_worker
 
 
 class GreetData(SimpleJobData):
@@ -47,9 +45,9 @@ class Flaky(BaseSimpleProcessor[SimpleJobData]):
 
 async def test_simple_success_and_retry(temporal_client: Client, task_queue: str) -> None:
     store = MemoryTaskStore()
-    registry = ProcessorRegistry.of(Greet, Flaky)
-    client = TaskClient(temporal_client, store, registry, task_queue=task_queue)
-    async with build_worker(temporal_client, task_queue=task_queue, store=store, registry=registry):
+    async with running_worker(
+        temporal_client, store, Greet, Flaky, task_queue=task_queue
+    ) as client:
         out = await client.start("greet", workspace_id="ws1", input={"name": "ada"}, task_id="t1")
         assert out.outcome == "started"
         record = await client.wait("t1")
