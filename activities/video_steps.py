@@ -27,8 +27,9 @@ from pydantic import Field, field_validator
 
 from durable_tasks.context import TaskContext
 from durable_tasks.errors import ConfigurationError, NonRetryableError, StorePermanentError
-from durable_tasks.media import MediaRecord, NewMedia, media_store_from_settings
+from durable_tasks.media import MediaRecord, NewMedia
 from durable_tasks.models import CamelModel, ParentJobData, StepJobData
+from durable_tasks.pocketbase import media_store_from_settings
 from durable_tasks.settings import load_settings
 from durable_tasks.steps import step_activity
 

@@ -43,12 +43,12 @@ from bench.processors import NoopTask, ProgressHeavyTask
 from bench.report import Overhead, Row, render
 from bench.temporal_metrics import FrontendRequests
 from durable_tasks._binaries import find_binary
-from durable_tasks._pocketbase_server import free_port, project_pb_dirs, start_pocketbase
 from durable_tasks.client import TaskClient, workflow_id_for
+from durable_tasks.dev import free_port, project_pb_dirs, start_pocketbase
 from durable_tasks.models import TaskStatus
-from durable_tasks.outbox import ProgressOutbox
-from durable_tasks.pocketbase_store import PocketBaseTaskStore
+from durable_tasks.pocketbase import PocketBaseTaskStore
 from durable_tasks.registry import ProcessorRegistry
+from durable_tasks.sync import ProgressOutbox
 from durable_tasks.worker import build_worker
 
 WORKSPACE = "bench"

@@ -1,8 +1,25 @@
 """durable-tasks: BullMQ-style task processors on Temporal, with task state in PocketBase.
 
 Simple processors run as Temporal activities; flow processors are Temporal workflows whose
-steps are activities; the sync interceptor keeps each task's PocketBase record (status,
-progress, result, error log) true. See the README for a tour.
+steps are activities; the sync keeps each task's PocketBase record (status, progress,
+result, error log) true. See the README for a tour.
+
+The package, by folder:
+
+- here, flat: the core — processors and steps (`processor`, `steps`, `flow`, `context`), the
+  models, the retry loop and flow engine (`_attempts`, `_flow_engine`), the typed seam the sync
+  listens on (`_reporting`), the client, the worker and `DurableTasksPlugin`;
+- `sync/`: the interceptor, the workflow-side writer and the activity-side progress outbox;
+- `pocketbase/`: the task store, media store and realtime source on PocketBase (the only
+  package that imports the PocketBase SDK);
+- `dev/`: the local dev stack, its servers, the SMTP sink and the demo;
+- `testing/`: pytest fixtures and the pytest plugin;
+- `cli/`: the `durable-tasks` command.
+
+A module with a leading underscore is internal to its package; subpackages hand on their
+public names from their `__init__`. Imports only go down: the core never imports a subpackage
+except where it assembles one (`plugin`, `worker`), and no subpackage imports another's
+internals.
 """
 
 from __future__ import annotations
@@ -33,7 +50,6 @@ if TYPE_CHECKING:
         Step,
         flow_processor,
     )
-    from durable_tasks.interceptor import TaskSyncInterceptor
     from durable_tasks.memory_store import MemoryTaskStore
     from durable_tasks.models import (
         ErrorLogEntry,
@@ -47,6 +63,8 @@ if TYPE_CHECKING:
         TaskResult,
         TaskStatus,
     )
+    from durable_tasks.plugin import DurableTasksPlugin
+    from durable_tasks.pocketbase import PocketBaseTaskStore
     from durable_tasks.processor import BaseProcessor, BaseSimpleProcessor
     from durable_tasks.reconcile import reconcile
     from durable_tasks.registry import ProcessorRegistry
@@ -54,6 +72,7 @@ if TYPE_CHECKING:
     from durable_tasks.settings import Settings, load_settings
     from durable_tasks.steps import step_activity
     from durable_tasks.store import TaskStore
+    from durable_tasks.sync import TaskSyncInterceptor
     from durable_tasks.worker import build_worker, run_worker
 
 # Exports load on first use, so `import durable_tasks.errors` or `durable-tasks --help` does not
@@ -66,6 +85,7 @@ _EXPORTS: dict[str, str] = {
     "BaseSimpleProcessor": "durable_tasks.processor",
     "ConfigurationError": "durable_tasks.errors",
     "DurableTasksError": "durable_tasks.errors",
+    "DurableTasksPlugin": "durable_tasks.plugin",
     "ErrorLogEntry": "durable_tasks.models",
     "FailurePolicy": "durable_tasks.flow",
     "InvalidInputError": "durable_tasks.errors",
@@ -73,6 +93,7 @@ _EXPORTS: dict[str, str] = {
     "MemoryTaskStore": "durable_tasks.memory_store",
     "NonRetryableError": "durable_tasks.errors",
     "ParentJobData": "durable_tasks.models",
+    "PocketBaseTaskStore": "durable_tasks.pocketbase",
     "ProcessorRegistry": "durable_tasks.registry",
     "RetryOptions": "durable_tasks.retry",
     "Settings": "durable_tasks.settings",
@@ -94,7 +115,7 @@ _EXPORTS: dict[str, str] = {
     "TaskResult": "durable_tasks.models",
     "TaskStatus": "durable_tasks.models",
     "TaskStore": "durable_tasks.store",
-    "TaskSyncInterceptor": "durable_tasks.interceptor",
+    "TaskSyncInterceptor": "durable_tasks.sync",
     "TaskView": "durable_tasks.client",
     "UnknownTaskTypeError": "durable_tasks.errors",
     "build_worker": "durable_tasks.worker",

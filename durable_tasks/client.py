@@ -26,6 +26,8 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
+from durable_tasks._job_data import join_job_data, split_job_data
+from durable_tasks._simple_workflow import SimpleTaskInput, SimpleTaskWorkflow
 from durable_tasks.errors import (
     InvalidInputError,
     TaskAlreadyExistsError,
@@ -33,7 +35,6 @@ from durable_tasks.errors import (
 )
 from durable_tasks.models import (
     ParentJobData,
-    SimpleJobData,
     StepStatus,
     TaskRecord,
     TaskResult,
@@ -42,7 +43,6 @@ from durable_tasks.models import (
 )
 from durable_tasks.registry import ProcessorRegistry
 from durable_tasks.settings import Settings
-from durable_tasks.simple_workflow import SimpleTaskInput, SimpleTaskWorkflow
 from durable_tasks.store import TaskStore
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
@@ -153,8 +153,8 @@ class TaskClient:
         if input is not None and not isinstance(input, dict):
             raise InvalidInputError("invalid job data: input: expected a JSON object")
         task_id = task_id or new_task_id()
-        config = {k: v for k, v in (input or {}).items() if k not in ("taskId", "workspaceId")}
-        data = self.validate(type, {**config, "taskId": task_id, "workspaceId": workspace_id})
+        config = split_job_data(input or {})[1]
+        data = self.validate(type, join_job_data(task_id, workspace_id, config))
         existing = await self._existing(task_id)
         if existing is not None:
             return existing
@@ -182,8 +182,8 @@ class TaskClient:
                 record.status,
                 f"task {task_id} is {record.status}; only a finished task can be rerun",
             )
-        raw = {**(record.input or {}), "taskId": task_id, "workspaceId": record.workspace_id}
-        data = self.validate(record.type, raw)
+        config = record.input if isinstance(record.input, dict) else {}
+        data = self.validate(record.type, join_job_data(task_id, record.workspace_id, config))
         if isinstance(data, ParentJobData) and isinstance(record.result, dict):
             previous = TaskResult.model_validate(record.result)
             data.step_results = {
@@ -267,8 +267,7 @@ class TaskClient:
         if self.registry.kind_of(type) == "simple":
             processor = self.registry.simple[type]
             workflow: Any = SimpleTaskWorkflow.run
-            # Through the base model, so the subclass's own fields travel as extra keys.
-            job = SimpleJobData.model_validate(data.model_dump(mode="json"))
+            job = data.model_dump(mode="json")
             arg: Any = SimpleTaskInput(type=type, data=job, options=processor.options())
         else:
             workflow, arg = type, data

@@ -2,14 +2,13 @@
 
 The counterpart of the BullMQ `job` object: the attempt number, a logger bound to the task, and
 `report_progress` (the reference's `job.updateProgress`). Progress is sent as a heartbeat (so
-Temporal knows the attempt is alive) and, when the worker syncs, queued to the coalescing outbox.
+Temporal knows the attempt is alive) and, when the worker syncs, to its `ProgressSink`.
 It can be called from a synchronous processor's thread as well as from the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -17,10 +16,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
-from durable_tasks.errors import NonRetryableError
-from durable_tasks.outbox import ProgressOutbox
+from durable_tasks._reporting import ProgressSink
 from durable_tasks.progress import clamp_percent
 
 
@@ -46,7 +43,7 @@ class TaskContext:
         attempt: int,
         max_attempts: int,
         run_id: str,
-        outbox: ProgressOutbox | None,
+        progress_sink: ProgressSink | None,
         logger_name: str,
         on_progress: Callable[[float], None] | None = None,
     ) -> None:
@@ -61,7 +58,7 @@ class TaskContext:
             logging.getLogger(logger_name),
             {"task_id": task_id, "workspace_id": workspace_id, "attempt": attempt, "step": step},
         )
-        self._outbox = outbox
+        self._progress_sink = progress_sink
         self._on_progress = on_progress
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
@@ -110,20 +107,7 @@ class TaskContext:
     def _report(self, value: float) -> None:
         self.progress = max(self.progress, value)
         activity.heartbeat(self.progress)
-        if self._outbox is not None:
-            self._outbox.report(self.task_id, self.run_id, self.progress)
+        if self._progress_sink is not None:
+            self._progress_sink.report(self.task_id, self.run_id, self.progress)
         if self._on_progress is not None:
             self._on_progress(self.progress)
-
-
-async def call_user_code(fn: Callable[..., Any], *args: Any) -> Any:
-    """Await `fn(*args)` if it is async; else run it in a thread so the worker's loop stays free."""
-    if inspect.iscoroutinefunction(fn):
-        return await fn(*args)
-    outcome = await asyncio.to_thread(fn, *args)
-    return await outcome if inspect.isawaitable(outcome) else outcome
-
-
-def as_non_retryable(err: NonRetryableError) -> ApplicationError:
-    """The Temporal failure for our `NonRetryableError`: same type name, never retried."""
-    return ApplicationError(str(err), type=type(err).__name__, non_retryable=True)

@@ -1,6 +1,6 @@
 """`BaseFlowProcessor`: the reference's flow processors as Temporal workflows.
 
-A flow declares its steps; the base runs them (see `durable_tasks.flow_engine`): in declared
+A flow declares its steps; the base runs them (see `durable_tasks._flow_engine`): in declared
 order by default, steps whose dependencies are met in parallel, each through the retry loop with
 its own options and failure policy. The live `TaskResult` is queryable (`task_result`) and, with
 the sync interceptor installed, written to the task record at every step transition.
@@ -23,85 +23,30 @@ Flow code runs inside the workflow: hooks must be deterministic (no I/O, no cloc
 from __future__ import annotations
 
 import warnings
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import timedelta
-from enum import StrEnum
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
-from temporalio import activity, workflow
-from temporalio.common import RetryPolicy
+from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from durable_tasks._flow_engine import FlowRun
+    from durable_tasks._flow_graph import FailurePolicy, Step, resolve_dependencies
+    from durable_tasks._job_data import task_identity, validate_in_workflow
     from durable_tasks.errors import ConfigurationError
-    from durable_tasks.models import ParentJobData, TaskResult
-    from durable_tasks.retry import ActivityOptions, RetryOptions
-    from durable_tasks.steps import STEP_MARKER
-    from durable_tasks.sync import NewTask
-    from durable_tasks.workflow_input import identify_task, validate_in_workflow
+    from durable_tasks.models import ParentJobData, TaskIdentity, TaskResult
+
+__all__ = [
+    "BaseFlowProcessor",
+    "BaseParentProcessor",
+    "FailurePolicy",
+    "Step",
+    "flow_name",
+    "flow_processor",
+    "is_concrete_flow",
+]
 
 DataT = TypeVar("DataT", bound=ParentJobData)
 _C = TypeVar("_C", bound=type[Any])
-
-
-class FailurePolicy(StrEnum):
-    """What a step's final failure does to the rest of the flow.
-
-    - `fail` (default): the flow fails; running siblings are cancelled; nothing new starts.
-    - `ignore`: recorded; dependents run as if it had succeeded; the flow can still succeed.
-    - `skip_dependents`: recorded; its dependents are skipped; independent branches go on;
-      the flow ends FAILED once nothing more can run.
-    """
-
-    FAIL = "fail"
-    IGNORE = "ignore"
-    SKIP_DEPENDENTS = "skip_dependents"
-
-
-_PREVIOUS: Any = object()
-_NOT_CONFIG = frozenset({"taskId", "workspaceId", "stepResults"})
-
-
-@dataclass(frozen=True)
-class Step:
-    """One step: a name (`stepType`), the activity that runs it, and how to run it.
-
-    `depends_on` defaults to the step declared just before (sequential flows need no wiring);
-    pass `[]` for a step that can start at once.
-    """
-
-    name: str
-    activity: Callable[..., Awaitable[Any]] | str
-    depends_on: Sequence[str] | None = None
-    retry: RetryOptions | RetryPolicy | None = None
-    start_to_close_timeout: timedelta = timedelta(minutes=10)
-    heartbeat_timeout: timedelta | None = field(default=_PREVIOUS)
-    on_failure: FailurePolicy = FailurePolicy.FAIL
-
-    @property
-    def activity_name(self) -> str:
-        """The name the step's activity is registered under."""
-        if isinstance(self.activity, str):
-            return self.activity
-        defn = activity._Definition.from_callable(self.activity)
-        if defn is None or not defn.name:
-            raise ConfigurationError(
-                f"step {self.name!r}: {self.activity!r} is not an activity "
-                "(decorate it with @step_activity or @activity.defn)"
-            )
-        return defn.name
-
-    def options(self) -> ActivityOptions:
-        """Retries and timeouts; steps made by `@step_activity` heartbeat, so they get 30 s."""
-        heartbeat = self.heartbeat_timeout
-        if heartbeat is _PREVIOUS:
-            wrapped = getattr(self.activity, STEP_MARKER, False)
-            heartbeat = timedelta(seconds=30) if wrapped else None
-        return ActivityOptions(
-            retry=RetryOptions.coerce(self.retry),
-            start_to_close_timeout=self.start_to_close_timeout,
-            heartbeat_timeout=heartbeat,
-        )
 
 
 class BaseFlowProcessor(Generic[DataT]):
@@ -111,21 +56,21 @@ class BaseFlowProcessor(Generic[DataT]):
     steps: ClassVar[Sequence[Step]] = ()
 
     def __init__(self) -> None:
-        self._task_result = TaskResult()
+        self._flow_run: FlowRun | None = None
 
     async def run_flow(self, data: DataT | dict[str, Any]) -> TaskResult:
         """Run the declared steps; returns the final `TaskResult` or raises when the flow fails.
 
         `data` may be raw JSON: it is validated here, and invalid data fails the flow at once.
         """
-        from durable_tasks.flow_engine import FlowRun
-
-        return await FlowRun(self, validate_in_workflow(self.input_model, data)).execute()
+        job = validate_in_workflow(self.input_model, data)
+        self._flow_run = FlowRun(self.steps, job, hooks=self)
+        return await self._flow_run.execute()
 
     @workflow.query(name="task_result")
     def task_result(self) -> TaskResult:
         """The live TaskResult (`durable-tasks status` shows it)."""
-        return self._task_result
+        return self._flow_run.result if self._flow_run is not None else TaskResult()
 
     # -- events: deterministic workflow code, no I/O ----------------------------------------
 
@@ -138,29 +83,21 @@ class BaseFlowProcessor(Generic[DataT]):
     def on_failed(self, data: DataT, error: BaseException, *, final: bool) -> None:
         """A step's attempt failed (`final`: the step is now failed), or the flow failed."""
 
-    # -- what the sync interceptor asks -----------------------------------------------------
+    # -- what the sync asks (the `TaskOwner` protocol) ---------------------------------------
 
     @classmethod
-    def durable_task_identity(cls, data: Any) -> tuple[str, NewTask] | None:
+    def durable_task_identity(cls, raw: Any) -> TaskIdentity | None:
         """The record this workflow owns: task id, and how to create the record if missing."""
-        ids = identify_task(data)
-        if ids is None:
-            return None
-        raw = data.model_dump(mode="json") if isinstance(data, ParentJobData) else dict(data)
-        config = {k: v for k, v in raw.items() if k not in _NOT_CONFIG}
-        kind = workflow.info().workflow_type
-        return ids[0], NewTask(workspace_id=ids[1], type=kind, input=config)
+        return task_identity(raw, type=workflow.info().workflow_type)
 
-    @staticmethod
-    def durable_task_record_result(result: TaskResult) -> Any:
+    @classmethod
+    def durable_task_record_result(cls, result: Any) -> Any:
         """The record's `result` is the TaskResult."""
         return result
 
     @classmethod
     def validate_steps(cls) -> None:
         """Refuse unknown or cyclic dependencies and duplicate names, before anything runs."""
-        from durable_tasks.flow_engine import resolve_dependencies
-
         resolve_dependencies(cls.steps)
 
 

@@ -1,13 +1,13 @@
 """`MediaStore`: where finished media (a video and its thumbnail) are kept.
 
 Steps that publish media talk to this small interface, never to PocketBase itself (the SDK
-lives in `durable_tasks.pocketbase_store` alone). The implementation is
+lives in `durable_tasks.pocketbase` alone). The implementation is
 `PocketBaseMediaStore`: records of the `media` collection (pb_migrations/1700000100_media.js),
 files in its `video` and `thumbnail` file fields, one record per unique `key`.
 
 The pattern for an idempotent upload, so that a retry or a rerun never stores twice:
 
-    store = media_store_from_settings(load_settings())
+    store = media_store_from_settings(load_settings())   # from durable_tasks.pocketbase
     try:
         record = await store.find(ctx.idempotency_key)
         if record is None:
@@ -22,14 +22,11 @@ returns the record that holds it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from pydantic import Field
 
 from durable_tasks.models import CamelModel
-
-if TYPE_CHECKING:
-    from durable_tasks.settings import Settings
 
 
 class NewMedia(CamelModel):
@@ -68,10 +65,3 @@ class MediaStore(Protocol):
     async def close(self) -> None:
         """Release connections and threads."""
         ...
-
-
-def media_store_from_settings(settings: Settings) -> MediaStore:
-    """The media store of `POCKETBASE_URL`, as the PocketBase superuser of the settings."""
-    from durable_tasks.pocketbase_store import PocketBaseMediaStore
-
-    return PocketBaseMediaStore.from_settings(settings)

@@ -69,6 +69,26 @@ class StepResult(CamelModel):
     completed_at: datetime | None = None
     data: Any = None
 
+    @classmethod
+    def of_return(cls, name: str, raw: Any, attempts: int, started: datetime | None) -> StepResult:
+        """What a step returned, as its result: a `StepResult` it built itself (possibly a
+        failed one: a recoverable failure) or plain data, which means it completed."""
+        if isinstance(raw, dict) and {"stepType", "status"} <= raw.keys():
+            result = cls.model_validate(raw)
+            result.step_type = name
+            result.attempts = attempts
+            result.started_at = result.started_at or started
+            if result.status not in (StepStatus.COMPLETED, StepStatus.FAILED):
+                result.status = StepStatus.COMPLETED
+            return result
+        return cls(
+            step_type=name,
+            status=StepStatus.COMPLETED,
+            attempts=attempts,
+            started_at=started,
+            data=raw,
+        )
+
 
 class ParentJobData(JobData):
     """Data of a flow job. `step_results` is a cache: completed steps found there are not rerun."""
@@ -191,6 +211,18 @@ class TaskPatch(CamelModel):
     started_at: datetime | None = None
     completed_at: datetime | None = None
     error: ErrorLogEntry | None = None
+
+
+class TaskIdentity(CamelModel):
+    """Which record a task workflow owns, and what its record is made of if it must be created.
+
+    `input` is the job's configuration: the job data without the ids and the step cache.
+    """
+
+    task_id: str
+    workspace_id: str
+    type: str
+    input: Any = None
 
 
 class SyncOutcome(CamelModel):

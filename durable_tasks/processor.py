@@ -27,16 +27,16 @@ from datetime import timedelta
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import Field
-from pydantic_core import to_jsonable_python
 from temporalio import activity
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
-from durable_tasks.context import TaskContext, as_non_retryable, call_user_code
+from durable_tasks._reporting import current_progress_sink
+from durable_tasks._runner import as_result, attempt_context, run_user_code
+from durable_tasks.context import TaskContext
 from durable_tasks.errorlog import facts_from_exception
-from durable_tasks.errors import ConfigurationError, InvalidInputError, NonRetryableError
+from durable_tasks.errors import ConfigurationError, InvalidInputError
 from durable_tasks.models import CamelModel, SimpleJobData, validate_model
-from durable_tasks.outbox import current_outbox
 from durable_tasks.retry import ActivityOptions, RetryOptions
 
 DataT = TypeVar("DataT", bound=SimpleJobData)
@@ -143,39 +143,31 @@ class BaseSimpleProcessor(BaseProcessor, Generic[DataT]):
             data: Any = self.validate(input.data)
         except InvalidInputError as err:
             raise ApplicationError(str(err), type="InvalidInputError", non_retryable=True) from None
-        info = activity.info()
-        ctx = TaskContext(
+        sink = current_progress_sink()
+        ctx = attempt_context(
             task_id=data.task_id,
             workspace_id=data.workspace_id,
             step=self.name,
             attempt=input.attempt,
             max_attempts=input.retry.maximum_attempts,
-            run_id=info.workflow_run_id or "",
-            outbox=current_outbox(),
             logger_name=self.logger.name,
+            progress_sink=sink,
             on_progress=lambda p: self._progress_hook(data, p, ctx),
         )
         await self._call_hook("on_active", self.on_active, data, ctx)
-        beat_every = (
-            max(self.heartbeat_timeout.total_seconds() / 3, 0.1) if self.heartbeat_timeout else 1.0
-        )
-        try:
-            with ctx.keeping_alive(beat_every):
-                result = await call_user_code(self.process, data, ctx)
-        except Exception as err:
+
+        async def failed(err: Exception) -> None:
             facts = facts_from_exception(err)
             final = ctx.is_last_attempt or not input.retry.retries(
                 facts.error_type, non_retryable=facts.non_retryable
             )
             await self._call_hook("on_failed", self.on_failed, data, err, ctx, final=final)
-            if isinstance(err, NonRetryableError):
-                raise as_non_retryable(err) from err
-            raise
+
+        result = await run_user_code(self.process, data, ctx, ctx=ctx, on_error=failed)
         await self._call_hook("on_completed", self.on_completed, data, result, ctx)
-        outbox = current_outbox()
-        if outbox is not None:
-            await outbox.flush(ctx.task_id, timeout=2.0)
-        return to_jsonable_python(result, by_alias=True)
+        if sink is not None:
+            await sink.flush(ctx.task_id, timeout=2.0)
+        return as_result(result)
 
     def _progress_hook(self, data: Any, percent: float, ctx: TaskContext) -> None:
         try:

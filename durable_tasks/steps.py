@@ -1,11 +1,12 @@
 """`@step_activity`: turn `async def fn(job, ctx)` into a flow step activity.
 
-The wrapper gives the step what a simple processor gets: a `TaskContext` (logger bound to the
-task, attempt n of N, `idempotency_key`), heartbeats while it runs (liveness, and how a cancel
-reaches it), `NonRetryableError` turned into a non-retryable failure, and its return value made
-JSON-able. Return data, or a `StepResult` (a failed one is a recoverable failure: recorded, not
-retried). Check for existing work first, keyed by `ctx.idempotency_key`, so a retry or a rerun
-repeats nothing:
+The wrapper gives the step what a simple processor gets, through the same attempt runner: a
+`TaskContext` (logger bound to the task, attempt n of N, `idempotency_key`), heartbeats while it
+runs at a third of the step's heartbeat timeout (liveness, and how a cancel reaches it),
+`NonRetryableError` turned into a non-retryable failure, and its return value made JSON-able.
+Return data, or a `StepResult` (a failed one is a recoverable failure: recorded, not retried).
+Check for existing work first, keyed by `ctx.idempotency_key`, so a retry or a rerun repeats
+nothing:
 
     @step_activity("video.transcode")
     async def transcode(job: StepJobData, ctx: TaskContext) -> dict[str, str]:
@@ -17,48 +18,52 @@ repeats nothing:
 
 from __future__ import annotations
 
+import functools
+import weakref
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from typing import Any
 
-from pydantic_core import to_jsonable_python
 from temporalio import activity
 
-from durable_tasks.context import TaskContext, as_non_retryable, call_user_code
-from durable_tasks.errors import NonRetryableError
+from durable_tasks._runner import as_result, attempt_context, run_user_code
+from durable_tasks.context import TaskContext
 from durable_tasks.models import StepJobData
 
 StepFn = Callable[[StepJobData, TaskContext], Awaitable[Any] | Any]
-STEP_MARKER = "__durable_tasks_step__"
-KEEPALIVE = timedelta(seconds=10)
+
+_STEP_ACTIVITIES: weakref.WeakSet[Callable[..., Any]] = weakref.WeakSet()
 
 
 def step_activity(name: str) -> Callable[[StepFn], Callable[[StepJobData], Awaitable[Any]]]:
     """Decorate a step function (async, or plain to run in a thread) as activity `name`."""
 
     def decorate(fn: StepFn) -> Callable[[StepJobData], Awaitable[Any]]:
+        @functools.wraps(fn)
         async def run_step(job: StepJobData) -> Any:
-            info = activity.info()
-            ctx = TaskContext(
+            ctx = attempt_context(
                 task_id=job.task_id,
                 workspace_id=job.workspace_id,
                 step=job.step_type,
                 attempt=job.attempt,
                 max_attempts=job.max_attempts,
-                run_id=info.workflow_run_id or "",
-                outbox=None,  # flow progress comes from the steps, not from inside them
+                # flow progress comes from the steps' transitions, not from inside them
                 logger_name=f"durable_tasks.steps.{name}",
             )
-            try:
-                with ctx.keeping_alive(KEEPALIVE.total_seconds() / 3):
-                    result = await call_user_code(fn, job, ctx)
-            except NonRetryableError as err:
-                raise as_non_retryable(err) from err
-            return to_jsonable_python(result, by_alias=True)
+            return as_result(await run_user_code(fn, job, ctx, ctx=ctx))
 
-        run_step.__name__ = run_step.__qualname__ = getattr(fn, "__name__", "step")
-        run_step.__doc__ = fn.__doc__
-        setattr(run_step, STEP_MARKER, True)
-        return activity.defn(name=name)(run_step)
+        # Temporal reads the activity's argument type from the signature: ours, not fn's.
+        del run_step.__wrapped__
+        run_step.__annotations__ = {"job": StepJobData, "return": Any}
+        defined = activity.defn(name=name)(run_step)
+        _STEP_ACTIVITIES.add(defined)
+        return defined
 
     return decorate
+
+
+def is_step_activity(fn: object) -> bool:
+    """True for activities made by `@step_activity` (they heartbeat, so they get a timeout)."""
+    try:
+        return fn in _STEP_ACTIVITIES
+    except TypeError:  # not weak-referenceable, so not one of ours
+        return False

@@ -1,7 +1,7 @@
 """The task store interface: the only way the rest of the code reaches task records.
 
 Two implementations share one contract (and one contract test suite): `PocketBaseTaskStore`
-(`durable_tasks.pocketbase_store`, the only module that imports the PocketBase SDK) and
+(`durable_tasks.pocketbase`, the only package that imports the PocketBase SDK) and
 `MemoryTaskStore` (`durable_tasks.memory_store`, a test double for unit tests of your own code).
 
 Every state change goes through `sync(task_id, patch)`, a guarded merge done atomically by the

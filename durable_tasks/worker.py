@@ -1,6 +1,7 @@
-"""Building and running a worker: every processor, the sync interceptor, the pydantic converter.
+"""Building and running a durable-tasks worker.
 
-`build_worker` is what tests and embedding applications use; `run_worker` is what the
+`build_worker` is a Temporal `Worker` with `DurableTasksPlugin` for the given processors (to add
+durable tasks to a worker of your own, pass the plugin to it instead); `run_worker` is what the
 `durable-tasks worker` command (and `durable-tasks dev`) runs: it connects to Temporal and
 PocketBase from the settings and runs until told to stop, giving running activities a grace
 period to finish.
@@ -17,15 +18,12 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from durable_tasks.interceptor import TaskSyncInterceptor
-from durable_tasks.outbox import ProgressOutbox
+from durable_tasks.plugin import DurableTasksPlugin
 from durable_tasks.registry import DEFAULT_MODULES, ProcessorRegistry
 from durable_tasks.settings import Settings
-from durable_tasks.simple_workflow import SimpleTaskWorkflow
 from durable_tasks.store import TaskStore
-from durable_tasks.sync import SyncActivities
+from durable_tasks.sync import ProgressOutbox
 
 log = logging.getLogger("durable_tasks.worker")
 
@@ -44,20 +42,9 @@ def build_worker(
     `client` must use `pydantic_data_converter` (our clients do). Extra keyword arguments go to
     `temporalio.worker.Worker` (concurrency limits, graceful shutdown timeout, ...).
     """
-    interceptors = [TaskSyncInterceptor(outbox or ProgressOutbox(store))]
-    interceptors.extend(worker_options.pop("interceptors", []))
-    return Worker(
-        client,
-        task_queue=task_queue,
-        workflows=[SimpleTaskWorkflow, *registry.flows.values()],
-        activities=[*registry.activities(), SyncActivities(store).sync_task_state],
-        interceptors=interceptors,
-        # The framework is deterministic and stateless at import: share it with the sandbox.
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules("durable_tasks")
-        ),
-        **worker_options,
-    )
+    plugin = DurableTasksPlugin(store, processors=registry, outbox=outbox)
+    plugins = [plugin, *worker_options.pop("plugins", [])]
+    return Worker(client, task_queue=task_queue, plugins=plugins, **worker_options)
 
 
 async def run_worker(
@@ -77,7 +64,7 @@ async def run_worker(
     `metrics_address` (`host:port`) the Temporal runtime serves Prometheus metrics there.
     """
     from durable_tasks.client import connect_temporal
-    from durable_tasks.pocketbase_store import PocketBaseTaskStore
+    from durable_tasks.pocketbase import PocketBaseTaskStore
 
     registry = ProcessorRegistry.discover([*DEFAULT_MODULES, *imports])
     runtime = None

@@ -19,7 +19,7 @@ from durable_tasks.errors import ConfigurationError, InvalidInputError, UnknownT
 if TYPE_CHECKING:
     from durable_tasks.client import TaskClient
     from durable_tasks.models import TaskRecord
-    from durable_tasks.pocketbase_store import PocketBaseTaskStore
+    from durable_tasks.pocketbase import PocketBaseTaskStore
     from durable_tasks.settings import Settings
 
 EXIT_OK = 0
@@ -135,7 +135,7 @@ def load() -> Settings:
 
 def open_store(settings: Settings) -> PocketBaseTaskStore:
     """The task store of the settings, with a retry budget fit for a command."""
-    from durable_tasks.pocketbase_store import PocketBaseTaskStore
+    from durable_tasks.pocketbase import PocketBaseTaskStore
 
     return PocketBaseTaskStore.from_settings(settings, retry_for=STORE_RETRY_S)
 

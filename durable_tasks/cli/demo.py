@@ -29,6 +29,6 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def _handle(args: argparse.Namespace) -> int:
-    from durable_tasks.demo import run_demo
+    from durable_tasks.dev import run_demo
 
     return asyncio.run(run_demo())

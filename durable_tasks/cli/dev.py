@@ -1,7 +1,7 @@
 """`durable-tasks dev`: the whole stack (Temporal, PocketBase, a worker) for local development.
 
 The command resolves ports and the data directory (flag, else environment, else default) and hands
-over to `durable_tasks.devstack`, which holds the logic.
+over to `durable_tasks.dev`, which holds the logic.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from durable_tasks.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from durable_tasks.devstack import DevStackConfig
+    from durable_tasks.dev import DevStackConfig
 
 _DESCRIPTION = """\
 Start a complete local stack from the pip-installed binaries, with no Docker and no downloads:
@@ -115,8 +115,7 @@ def _resolve_port(args: argparse.Namespace, dest: str) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from durable_tasks._pocketbase_server import PocketBaseStartError
-    from durable_tasks.devstack import DevServerError, DevStackConfig
+    from durable_tasks.dev import DevServerError, DevStackConfig, PocketBaseStartError
 
     config = DevStackConfig(
         data_dir=Path(_resolve(args, "data_dir")),
@@ -135,8 +134,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 async def _main(config: DevStackConfig) -> int:
-    from durable_tasks.cli._signals import stop_on_signals
-    from durable_tasks.devstack import run_dev_stack
+    from durable_tasks._signals import stop_on_signals
+    from durable_tasks.dev import run_dev_stack
 
     with stop_on_signals() as signals:
         return await run_dev_stack(config, signals, sys.stdout)

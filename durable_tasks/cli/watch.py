@@ -95,7 +95,8 @@ def _watch(args: argparse.Namespace) -> int:
 async def _watch_async(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from durable_tasks.watch import PocketBaseRealtime, PollingSource, RecordSource, TaskWatcher
+    from durable_tasks.pocketbase import PocketBaseRealtime
+    from durable_tasks.watch import PollingSource, RecordSource, TaskWatcher
 
     settings = load()
     store = open_store(settings)

@@ -12,8 +12,8 @@ import asyncio
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from durable_tasks._signals import stop_on_signals
 from durable_tasks.cli._common import check_importable, positive_int
-from durable_tasks.cli._signals import stop_on_signals
 
 if TYPE_CHECKING:
     from durable_tasks.settings import Settings

@@ -1,0 +1,80 @@
+"""Job data: split into ids and configuration, joined back, validated inside workflows.
+
+Job data on the wire is one JSON object: the ids (`taskId`, `workspaceId`) beside the job's
+configuration (and, for flows, the `stepResults` cache). The record keeps the configuration
+alone as its `input`. `split_job_data` and `join_job_data` are the one place that knows how the
+two relate, so the client, the workflows and the flow engine cannot disagree about it.
+
+Our clients validate before starting, but a workflow can also be started by other means (the
+Temporal CLI, another SDK, a front end's starter). Typed `run` arguments that fail to decode
+would fail the workflow *task*, which Temporal retries forever; so task workflows take plain
+JSON and validate it with `validate_in_workflow`, failing the workflow at once, non-retryably,
+with a message naming the field (guarantee 7).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from temporalio.exceptions import ApplicationError
+
+from durable_tasks.errors import InvalidInputError
+from durable_tasks.models import JobData, TaskIdentity, validate_model
+
+_M = TypeVar("_M", bound=BaseModel)
+
+ID_FIELDS = frozenset({"taskId", "workspaceId"})
+"""The JSON names of the ids every job carries."""
+NOT_CONFIG = ID_FIELDS | {"stepResults"}
+"""What is never part of a job's configuration (the record's `input`)."""
+
+
+def split_job_data(
+    raw: Mapping[str, Any] | BaseModel,
+) -> tuple[tuple[str, str] | None, dict[str, Any]]:
+    """`((taskId, workspaceId) or None when they are missing or invalid, configuration)`."""
+    data = raw.model_dump(mode="json") if isinstance(raw, BaseModel) else dict(raw)
+    config = {k: v for k, v in data.items() if k not in NOT_CONFIG}
+    try:
+        ids = JobData.model_validate(
+            {"taskId": data.get("taskId"), "workspaceId": data.get("workspaceId")}
+        )
+    except ValueError:
+        return None, config
+    return (ids.task_id, ids.workspace_id), config
+
+
+def join_job_data(task_id: str, workspace_id: str, config: Mapping[str, Any]) -> dict[str, Any]:
+    """Job data from ids and configuration (ids in the configuration are ignored)."""
+    joined = {k: v for k, v in config.items() if k not in ID_FIELDS}
+    joined.update(taskId=task_id, workspaceId=workspace_id)
+    return joined
+
+
+def task_identity(raw: Any, *, type: str) -> TaskIdentity | None:
+    """The identity of the task whose job data is `raw` (None when the ids are not valid)."""
+    if not isinstance(raw, Mapping | BaseModel):
+        return None
+    ids, config = split_job_data(raw)
+    if ids is None:
+        return None
+    return TaskIdentity(task_id=ids[0], workspace_id=ids[1], type=type, input=config)
+
+
+class InvalidJobDataError(ApplicationError):
+    """Job data that reached a worker is invalid: the task fails now, without retries."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, type="InvalidInputError", non_retryable=True)
+
+
+def validate_in_workflow(model: type[_M], raw: Any) -> _M:
+    """`raw` as `model`, or `InvalidJobDataError` naming the field."""
+    if isinstance(raw, model):
+        return raw
+    try:
+        return validate_model(model, raw)
+    except InvalidInputError as err:
+        raise InvalidJobDataError(str(err)) from None

@@ -1,0 +1,106 @@
+"""The seam between running work and the task record: typed, so neither side guesses.
+
+Processors, steps and the flow engine *report* task state; the sync (`durable_tasks.sync`)
+*listens* and writes the record. The core never imports the sync: it talks to the two
+protocols below, and the sync installs its implementations when a worker runs with it.
+
+- Workflow side: a `TaskStateSink` attached to the running workflow instance receives status,
+  progress, results, attempts and error-log entries (deterministic code: it only queues).
+- Activity side: a `ProgressSink` bound to the running activity receives `report_progress`.
+- A workflow that owns a task record says so by implementing `TaskOwner`; the sync asks it
+  which record it owns and what the record's result is.
+
+Without a sync installed (a plain worker, a unit test), nobody listens and the work runs alone.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from typing import Any, Protocol, runtime_checkable
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from durable_tasks.models import ErrorLogEntry, TaskIdentity, TaskStatus
+
+UNSET: Any = object()
+"""Marks "no new result" in `TaskStateSink.update` (None is a valid result)."""
+
+_SINK_ATTR = "_durable_tasks_state_sink"
+
+
+class TaskStateSink(Protocol):
+    """Receives a running workflow's task state (implemented by the sync's writer)."""
+
+    def update(
+        self,
+        *,
+        status: TaskStatus | None = None,
+        progress: float | None = None,
+        result: Any = UNSET,
+        attempts: int | None = None,
+    ) -> None:
+        """Queue new state; only the latest value of each field needs to land."""
+        ...
+
+    def log_error(self, entry: ErrorLogEntry) -> None:
+        """Queue one error-log entry; every entry must land."""
+        ...
+
+
+class ProgressSink(Protocol):
+    """Receives progress reported inside activities (implemented by the sync's outbox)."""
+
+    def report(self, task_id: str, run_id: str, percent: float) -> None:
+        """Queue `percent` for the task; must return at once (called from the event loop)."""
+        ...
+
+    async def flush(self, task_id: str, timeout: float) -> bool:
+        """Wait up to `timeout` s for the newest value to land; True if it did."""
+        ...
+
+
+@runtime_checkable
+class TaskOwner(Protocol):
+    """A workflow class that owns a task record (simple-task shell and every flow)."""
+
+    @classmethod
+    def durable_task_identity(cls, raw: Any) -> TaskIdentity | None:
+        """The record this workflow owns, from its raw first argument (None: no valid ids)."""
+        ...
+
+    @classmethod
+    def durable_task_record_result(cls, result: Any) -> Any:
+        """What the record's `result` should hold when the workflow returns `result`."""
+        ...
+
+
+def attach_task_state(sink: TaskStateSink) -> None:
+    """Make `sink` the task-state listener of the current workflow instance."""
+    setattr(workflow.instance(), _SINK_ATTR, sink)
+
+
+def current_task_state() -> TaskStateSink | None:
+    """The current workflow's task-state listener, or None when no sync is installed."""
+    sink: TaskStateSink | None = getattr(workflow.instance(), _SINK_ATTR, None)
+    return sink
+
+
+_progress_sink: contextvars.ContextVar[ProgressSink | None] = contextvars.ContextVar(
+    "durable_tasks_progress_sink", default=None
+)
+
+
+def current_progress_sink() -> ProgressSink | None:
+    """The progress listener of the activity running now, or None outside a syncing worker."""
+    return _progress_sink.get()
+
+
+def bind_progress_sink(sink: ProgressSink | None) -> contextvars.Token[ProgressSink | None]:
+    """Bind the progress listener for the current activity (the sync's interceptor does)."""
+    return _progress_sink.set(sink)
+
+
+def unbind_progress_sink(token: contextvars.Token[ProgressSink | None]) -> None:
+    """Undo `bind_progress_sink` when the activity ends."""
+    _progress_sink.reset(token)

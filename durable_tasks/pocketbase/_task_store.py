@@ -1,0 +1,167 @@
+"""`PocketBaseTaskStore`: the task store on a real PocketBase server.
+
+Writes go through the transactional route of `pb_hooks/` (`POST
+/api/durable-tasks/tasks/{id}/sync`), which applies the guard rules of `durable_tasks.store`
+atomically; reads and creates use the plain records API as a superuser. The HTTP plumbing —
+threads, login and renewal, retries, error mapping — is `PocketBaseClient`'s.
+
+PocketBase keeps dates at millisecond precision: `startedAt` and `completedAt` come back
+truncated to the millisecond (the error entries in `errors` keep theirs).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pydantic_core import PydanticSerializationError, to_jsonable_python
+
+from durable_tasks.errors import (
+    StorePermanentError,
+    StoreRejectedError,
+    TaskAlreadyExistsError,
+    TaskNotFoundError,
+)
+from durable_tasks.models import SyncOutcome, TaskPatch, TaskRecord, TaskStatus
+from durable_tasks.pocketbase._client import IdTaken, NotFound, PocketBaseClient, Request
+from durable_tasks.pocketbase._records import TASKS, filter_literal, path_id, task_record
+
+if TYPE_CHECKING:
+    from durable_tasks.settings import Settings
+
+_RECORDS = f"/api/collections/{TASKS}/records"
+_MIGRATIONS_HINT = (
+    "PocketBase has no `tasks` collection: the migrations in pb_migrations/ have not run "
+    "(start PocketBase with --migrationsDir pointing at pb_migrations/)"
+)
+_HOOKS_HINT = (
+    "PocketBase has no durable-tasks sync route: it was started without the hooks in pb_hooks/ "
+    "(start it with --hooksDir pointing at pb_hooks/)"
+)
+
+
+class PocketBaseTaskStore:
+    """The `TaskStore` on PocketBase, authenticated as a superuser.
+
+    Args:
+        url: the server, e.g. `http://127.0.0.1:8090`.
+        email, password: a PocketBase superuser (POCKETBASE_ADMIN_EMAIL / _PASSWORD).
+        **options: `PocketBaseClient`'s (`timeout`, `retry_for`, `max_workers`, `token`).
+    """
+
+    def __init__(self, url: str, email: str, password: str, **options: Any) -> None:
+        self.client = PocketBaseClient(
+            url,
+            email,
+            password,
+            schema_check=(f"/api/collections/{TASKS}", _MIGRATIONS_HINT),
+            **options,
+        )
+        self.url = self.client.url
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests sent to PocketBase so far (auth and retries included), for benchmarks."""
+        return self.client.requests
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **options: Any) -> PocketBaseTaskStore:
+        """A store for `POCKETBASE_URL` with the superuser from the settings."""
+        email, password = settings.require_pocketbase_credentials()
+        return cls(settings.pocketbase_url, email, password, **options)
+
+    async def create(self, *, task_id: str, workspace_id: str, type: str, input: Any) -> TaskRecord:
+        try:
+            json_input = to_jsonable_python(input)
+        except PydanticSerializationError as exc:
+            raise StoreRejectedError(f"input of task {task_id} is not JSON: {exc}") from None
+        body = {
+            "id": task_id,
+            "workspaceId": workspace_id,
+            "type": type,
+            "status": TaskStatus.PENDING.value,
+            "input": json_input,
+            "progress": 0,
+            "attempts": 0,
+            "seq": 0,
+        }
+        request = Request("POST", _RECORDS, f"create task {task_id}", body=body)
+        try:
+            return task_record(await self.client.send(request))
+        except IdTaken:
+            pass
+        except NotFound:
+            raise StorePermanentError(_MIGRATIONS_HINT) from None
+        existing = await self.get(task_id)
+        if existing is None:  # deleted in between: nothing sensible to retry
+            raise StorePermanentError(f"task {task_id} was created and deleted concurrently")
+        if request.maybe_sent and _is_our_creation(existing, body):
+            return existing  # our own earlier attempt landed before its answer was lost
+        raise TaskAlreadyExistsError(
+            task_id, existing.status, f"task {task_id} already exists ({existing.status})"
+        )
+
+    async def get(self, task_id: str) -> TaskRecord | None:
+        request = Request("GET", f"{_RECORDS}/{path_id(task_id)}", f"read task {task_id}")
+        try:
+            return task_record(await self.client.send(request))
+        except NotFound:
+            return None
+
+    async def sync(self, task_id: str, patch: TaskPatch) -> SyncOutcome:
+        body = patch.model_dump(mode="json", exclude_none=True)
+        if patch.result is not None:  # exclude_none would drop the None fields of a model result
+            body["result"] = patch.model_dump(mode="json", include={"result"})["result"]
+        if patch.error is not None:
+            body["errorText"] = patch.error.render()
+        path = f"/api/durable-tasks/tasks/{path_id(task_id)}/sync"
+        request = Request("POST", path, f"sync task {task_id}", body=body)
+        try:
+            data = await self.client.send(request)
+        except NotFound as exc:
+            if exc.code == "task_not_found":
+                raise TaskNotFoundError(f"task {task_id} has no record; create it first") from None
+            raise StorePermanentError(_HOOKS_HINT) from None
+        return SyncOutcome(
+            applied=data["applied"], reason=data["reason"], record=task_record(data["record"])
+        )
+
+    async def list(
+        self,
+        *,
+        workspace_id: str | None = None,
+        status: TaskStatus | None = None,
+        type: str | None = None,
+        limit: int = 50,
+    ) -> list[TaskRecord]:
+        given = {"workspaceId": workspace_id, "status": status, "type": type}
+        conditions = [
+            f"{name} = {filter_literal(str(v))}" for name, v in given.items() if v is not None
+        ]
+        params: dict[str, Any] = {
+            "page": 1,
+            "perPage": max(1, min(limit, 1000)),
+            "sort": "-created,-@rowid",  # @rowid breaks ties between same-millisecond creates
+            "skipTotal": 1,
+        }
+        if conditions:
+            params["filter"] = " && ".join(conditions)
+        request = Request("GET", _RECORDS, "list tasks", params=params)
+        try:
+            data = await self.client.send(request)
+        except NotFound:
+            raise StorePermanentError(_MIGRATIONS_HINT) from None
+        return [task_record(item) for item in data["items"]][:limit]
+
+    async def close(self) -> None:
+        """Stop the client's threads and close its connections."""
+        await self.client.close()
+
+
+def _is_our_creation(existing: TaskRecord, body: dict[str, Any]) -> bool:
+    return (
+        existing.seq == 0
+        and existing.status == TaskStatus.PENDING
+        and existing.workspace_id == body["workspaceId"]
+        and existing.type == body["type"]
+        and existing.input == body["input"]
+    )

@@ -1,0 +1,146 @@
+"""Real worker processes on a real Temporal dev server and PocketBase.
+
+Two `durable-tasks worker` processes on one task queue share the load; SIGTERM during a step
+makes that worker give up the attempt (after its grace period), and the step is retried on the
+other worker: the task still succeeds, the error log tells what happened.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from durable_tasks.client import TaskClient
+from durable_tasks.dev import free_port
+from durable_tasks.models import TaskStatus
+from durable_tasks.pocketbase import PocketBaseTaskStore
+from durable_tasks.registry import ProcessorRegistry
+from durable_tasks.testing import PocketBaseServer
+from tests.support.cli import clean_env, console_script
+from tests.support.waiting import eventually
+from tests.support.worker_processors import Meet, SlowStep
+
+TESTS = (
+    Path(__file__).resolve().parents[2]
+)  # the repository root: `tests.support` imports from there
+
+
+class Workers:
+    """Worker subprocesses started by one test; each is stopped (by PID) at the end."""
+
+    def __init__(self, env: dict[str, str], logs: Path) -> None:
+        self.env = env
+        self.logs = logs
+        self.procs: list[subprocess.Popen[str]] = []
+
+        self.paths: dict[int, Path] = {}
+
+    def log(self, proc: subprocess.Popen[str]) -> str:
+        return self.paths[proc.pid].read_text()
+
+    def start(self, *options: str) -> subprocess.Popen[str]:
+        log = (self.logs / f"worker-{len(self.procs)}.log").open("w")
+        command = [console_script(), "worker", "--import", "tests.support.worker_processors"]
+        proc = subprocess.Popen(
+            [*command, "--graceful-shutdown", "1", *options],
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        log.close()  # the child has its own copy
+        self.procs.append(proc)
+        self.paths[proc.pid] = Path(log.name)
+        return proc
+
+    def stop_all(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture
+def setup(
+    temporal_dev_env: WorkflowEnvironment,
+    pocketbase_server: PocketBaseServer,
+    task_store: PocketBaseTaskStore,
+    tmp_path: Path,
+    task_queue: str,
+) -> Iterator[tuple[Workers, TaskClient, Path]]:
+    target = temporal_dev_env.client.service_client.config.target_host
+    env = clean_env(
+        TEMPORAL_ADDRESS=target,
+        DURABLE_TASKS_TASK_QUEUE=task_queue,
+        POCKETBASE_URL=pocketbase_server.url,
+        POCKETBASE_ADMIN_EMAIL=pocketbase_server.admin_email,
+        POCKETBASE_ADMIN_PASSWORD=pocketbase_server.admin_password,
+        DURABLE_TASKS_TEST_DIR=str(tmp_path),
+        PYTHONPATH=os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
+    )
+    workers = Workers(env, tmp_path)
+    registry = ProcessorRegistry.of(SlowStep, Meet)
+    client = TaskClient(temporal_dev_env.client, task_store, registry, task_queue=task_queue)
+    try:
+        yield workers, client, tmp_path
+    finally:
+        workers.stop_all()
+
+
+def _marks(directory: Path, prefix: str) -> list[str]:
+    return sorted(p.name for p in directory.iterdir() if p.name.startswith(prefix))
+
+
+async def test_two_workers_share_a_queue(setup: tuple[Workers, TaskClient, Path]) -> None:
+    workers, client, marks = setup
+    metrics = free_port()
+    first = workers.start("--max-concurrent-activities", "1", "--metrics", f"127.0.0.1:{metrics}")
+    pids = {first.pid, workers.start("--max-concurrent-activities", "1").pid}
+    for i in range(2):
+        await client.start("meet", workspace_id="ws", task_id=f"share{i}", input={"input": "g1"})
+    records = [await client.wait(f"share{i}") for i in range(2)]
+    assert [r.status for r in records] == [TaskStatus.SUCCESS] * 2, [r.error_log for r in records]
+    assert {r.result for r in records} == pids  # one task on each worker process
+    scraped = httpx.get(f"http://127.0.0.1:{metrics}/metrics", timeout=5).text
+    assert "temporal_activity_execution_latency" in scraped  # --metrics serves Prometheus
+
+
+async def test_sigterm_during_a_step_retries_it_on_the_other_worker(
+    setup: tuple[Workers, TaskClient, Path],
+) -> None:
+    workers, client, marks = setup
+    first = workers.start()
+    await client.start("slow-step", workspace_id="ws", task_id="term1", input={"hold": 1})
+    await eventually(lambda: _async(_marks(marks, "term1.1.")), timeout=60, what="attempt 1")
+    assert _marks(marks, "term1.1.") == [f"term1.1.{first.pid}"]
+
+    second = workers.start()
+    started = time.monotonic()
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(30) == 0, workers.log(first)
+    assert time.monotonic() - started < 25  # the grace period, not forever
+
+    record = await client.wait("term1")
+    assert record.status == TaskStatus.SUCCESS, record.error_log
+    assert record.result == {"attempt": 2, "pid": second.pid}
+    assert [(e.attempt, e.error_type, e.final) for e in record.errors] == [
+        (1, "WorkerShutdown", False)
+    ]
+
+
+async def _async(value: list[str]) -> list[str]:
+    return value

@@ -1,0 +1,69 @@
+"""Guarantee 5: a workflow that ends without running its code does not leave RUNNING behind."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio.client import Client
+
+from durable_tasks.context import TaskContext
+from durable_tasks.models import SimpleJobData, TaskStatus
+from durable_tasks.pocketbase import PocketBaseTaskStore
+from durable_tasks.processor import BaseSimpleProcessor
+from durable_tasks.reconcile import reconcile
+from durable_tasks.testing import running_worker
+from tests.support.waiting import eventually
+
+STARTED: dict[str, asyncio.Event] = {}
+
+
+class Stuck(BaseSimpleProcessor[SimpleJobData]):
+    """Never finishes on its own (heartbeats keep it alive)."""
+
+    name = "stuck"
+
+    async def process(self, data: SimpleJobData, ctx: TaskContext) -> None:
+        STARTED.setdefault(ctx.task_id, asyncio.Event()).set()
+        await asyncio.Event().wait()
+
+
+async def _running(store: PocketBaseTaskStore, task_id: str) -> bool:
+    record = await store.get(task_id)
+    return record is not None and record.status == TaskStatus.RUNNING and bool(record.run_id)
+
+
+async def test_terminated_and_timed_out_workflows_are_repaired(
+    temporal_client: Client, task_store: PocketBaseTaskStore
+) -> None:
+    async with running_worker(temporal_client, task_store, Stuck) as tasks:
+        STARTED["term"] = asyncio.Event()
+        await tasks.start("stuck", workspace_id="ws", task_id="term")
+        await asyncio.wait_for(STARTED["term"].wait(), 20)
+        await eventually(lambda: _running(task_store, "term"))
+        # A task still running is left alone.
+        assert await reconcile(temporal_client, task_store) == []
+
+        await tasks.handle("term").terminate(reason="operator pulled the plug")
+        await tasks.start("stuck", workspace_id="ws", task_id="late", timeout=timedelta(seconds=1))
+        await eventually(lambda: _running(task_store, "late"))
+        await tasks.wait("late")  # returns when the execution timeout has fired
+        for task_id in ("term", "late"):
+            record = await task_store.get(task_id)
+            assert record is not None and record.status == TaskStatus.RUNNING  # nobody wrote
+
+        dry = await reconcile(temporal_client, task_store, dry_run=True)
+        assert sorted((r.task_id, r.workflow_status) for r in dry) == [
+            ("late", "TIMED_OUT"),
+            ("term", "TERMINATED"),
+        ]
+        assert (await task_store.get("term")).status == TaskStatus.RUNNING  # type: ignore[union-attr]
+
+        repairs = await reconcile(temporal_client, task_store)
+        assert {r.task_id for r in repairs} == {"term", "late"}
+        for task_id, kind in (("term", "WorkflowTerminated"), ("late", "WorkflowTimedOut")):
+            record = await task_store.get(task_id)
+            assert record is not None and record.status == TaskStatus.FAILED
+            assert record.completed_at is not None
+            assert record.errors[-1].error_type == kind and record.errors[-1].final
+        assert await reconcile(temporal_client, task_store) == []  # idempotent

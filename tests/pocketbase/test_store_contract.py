@@ -1,0 +1,367 @@
+"""The guard rules of `durable_tasks.store`, run against both stores.
+
+`MemoryTaskStore.apply_patch` and the transactional route in `pb_hooks/` implement the same
+rules in two languages; every case here runs on both, and a seeded random history is replayed
+on both and compared write by write, so the two cannot drift apart unnoticed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from durable_tasks.errors import StorePermanentError, TaskAlreadyExistsError
+from durable_tasks.memory_store import MemoryTaskStore, apply_patch
+from durable_tasks.models import ErrorLogEntry, SyncOutcome, TaskPatch, TaskRecord, TaskStatus
+from durable_tasks.pocketbase import PocketBaseTaskStore
+from durable_tasks.store import MAX_ERROR_ENTRIES, MAX_ERROR_LOG_CHARS, TaskStore
+from durable_tasks.testing import PocketBaseServer
+
+# PocketBase keeps dates to the millisecond: the times used here have no finer part.
+T0 = datetime(2025, 3, 1, 12, 0, 0, 250_000, tzinfo=UTC)
+
+
+@pytest.fixture(params=["memory", "pocketbase"])
+def store(request: pytest.FixtureRequest) -> TaskStore:
+    if request.param == "memory":
+        return MemoryTaskStore()
+    pocketbase: PocketBaseTaskStore = request.getfixturevalue("task_store")
+    return pocketbase
+
+
+def entry(
+    key: str, *, attempt: int = 1, message: str = "boom", final: bool = False
+) -> ErrorLogEntry:
+    return ErrorLogEntry(
+        key=key,
+        timestamp=T0 + timedelta(seconds=attempt),
+        step="transcode",
+        attempt=attempt,
+        max_attempts=3,
+        error_type="ValueError",
+        message=message,
+        stack="Traceback (most recent call last):\n  ...",
+        final=final,
+    )
+
+
+async def new_task(store: TaskStore, task_id: str = "t1", **fields: Any) -> TaskRecord:
+    base: dict[str, Any] = {"workspace_id": "ws-a", "type": "video-processing", "input": {"w": 1}}
+    return await store.create(task_id=task_id, **{**base, **fields})
+
+
+async def claim(store: TaskStore, run_id: str, task_id: str = "t1") -> SyncOutcome:
+    return await store.sync(
+        task_id,
+        TaskPatch(
+            run_id=run_id,
+            new_run=True,
+            status=TaskStatus.RUNNING,
+            workflow_id=f"task-{task_id}",
+            started_at=T0,
+        ),
+    )
+
+
+async def test_create_get_and_list(store: TaskStore) -> None:
+    created = await new_task(store, "t1", input={"width": 640, "tags": ["a", None]})
+    await new_task(store, "t2", workspace_id="ws-b")
+    await new_task(store, "t3", type="image-resize")
+    await claim(store, "r1", "t3")
+
+    assert created.status == TaskStatus.PENDING
+    assert (created.progress, created.seq, created.run_id, created.errors) == (0, 0, "", [])
+    assert await store.get("t1") == created
+    assert await store.get("missing") is None
+
+    assert [r.id for r in await store.list()] == ["t3", "t2", "t1"]  # newest first
+    assert [r.id for r in await store.list(limit=2)] == ["t3", "t2"]
+    assert [r.id for r in await store.list(workspace_id="ws-b")] == ["t2"]
+    assert [r.id for r in await store.list(type="image-resize")] == ["t3"]
+    assert [r.id for r in await store.list(status=TaskStatus.RUNNING)] == ["t3"]
+    assert [r.id for r in await store.list(workspace_id="ws-a", status=TaskStatus.PENDING)] == [
+        "t1"
+    ]
+    assert await store.list(workspace_id="it's \\ odd") == []
+
+
+async def test_create_with_a_taken_id_says_so(store: TaskStore) -> None:
+    await new_task(store)
+    await claim(store, "r1")
+    with pytest.raises(TaskAlreadyExistsError) as caught:
+        await new_task(store, workspace_id="ws-other")
+    assert caught.value.task_id == "t1"
+    assert caught.value.status == TaskStatus.RUNNING
+    assert "already exists" in str(caught.value)
+    assert (await store.get("t1")).workspace_id == "ws-a"  # type: ignore[union-attr]
+
+
+async def test_new_run_claims_the_record(store: TaskStore) -> None:
+    await new_task(store)
+    outcome = await claim(store, "r1")
+    assert (outcome.applied, outcome.reason) == (True, "applied")
+    record = outcome.record
+    assert (record.run_id, record.status, record.workflow_id) == ("r1", "RUNNING", "task-t1")
+    assert record.started_at == T0
+    assert record.seq == 1
+    assert await store.get("t1") == record
+
+
+async def test_a_record_no_run_holds_is_claimed_implicitly(store: TaskStore) -> None:
+    await new_task(store)
+    outcome = await store.sync("t1", TaskPatch(run_id="r1", progress=10))
+    assert (outcome.applied, outcome.record.run_id, outcome.record.progress) == (True, "r1", 10)
+
+
+async def test_writes_of_another_run_are_dropped_as_stale(store: TaskStore) -> None:
+    await new_task(store)
+    held = (await claim(store, "r1")).record
+
+    late = await store.sync("t1", TaskPatch(run_id="r0", status=TaskStatus.FAILED, progress=90))
+    assert (late.applied, late.reason) == (False, "stale")
+    assert late.record == held
+
+    # A new run cannot take the record while the holder is still RUNNING.
+    rival = await store.sync("t1", TaskPatch(run_id="r2", new_run=True, status=TaskStatus.RUNNING))
+    assert (rival.applied, rival.reason) == (False, "stale")
+    assert await store.get("t1") == held
+
+
+async def test_a_final_status_is_never_replaced_within_its_run(store: TaskStore) -> None:
+    await new_task(store)
+    await claim(store, "r1")
+    done = await store.sync(
+        "t1", TaskPatch(run_id="r1", status=TaskStatus.SUCCESS, completed_at=T0, result={"ok": 1})
+    )
+    assert done.record.status == TaskStatus.SUCCESS
+
+    late = await store.sync("t1", TaskPatch(run_id="r1", status=TaskStatus.RUNNING, progress=40))
+    assert (late.applied, late.reason) == (False, "final")
+    other_final = await store.sync(
+        "t1", TaskPatch(run_id="r1", status=TaskStatus.FAILED, result={"ok": 0})
+    )
+    assert (other_final.applied, other_final.reason) == (False, "final")
+    assert await store.get("t1") == done.record
+
+    # An error entry still lands after the end (a failed attempt reported late).
+    logged = await store.sync("t1", TaskPatch(run_id="r1", error=entry("r1:1")))
+    assert (logged.applied, logged.reason) == (True, "final")
+    assert logged.record.status == TaskStatus.SUCCESS
+    assert [e.key for e in logged.record.errors] == ["r1:1"]
+
+
+async def test_progress_and_attempts_never_go_back(store: TaskStore) -> None:
+    await new_task(store)
+    await claim(store, "r1")
+    await store.sync("t1", TaskPatch(run_id="r1", progress=40, attempts=2))
+    lower = await store.sync("t1", TaskPatch(run_id="r1", progress=30.5, attempts=1))
+    assert (lower.applied, lower.record.progress, lower.record.attempts) == (False, 40, 2)
+    higher = await store.sync("t1", TaskPatch(run_id="r1", progress=62.5))
+    assert (higher.applied, higher.record.progress) == (True, 62.5)
+
+
+async def test_success_sets_progress_to_100(store: TaskStore) -> None:
+    await new_task(store)
+    await claim(store, "r1")
+    await store.sync("t1", TaskPatch(run_id="r1", progress=33))
+    done = await store.sync("t1", TaskPatch(run_id="r1", status=TaskStatus.SUCCESS))
+    assert (done.record.status, done.record.progress) == (TaskStatus.SUCCESS, 100)
+
+
+async def test_started_at_is_set_once(store: TaskStore) -> None:
+    await new_task(store)
+    await claim(store, "r1")
+    again = await store.sync("t1", TaskPatch(run_id="r1", started_at=T0 + timedelta(hours=1)))
+    assert (again.applied, again.record.started_at) == (False, T0)
+
+
+async def test_a_rerun_starts_over_but_keeps_the_error_log(store: TaskStore) -> None:
+    await new_task(store)
+    await claim(store, "r1")
+    await store.sync("t1", TaskPatch(run_id="r1", progress=60, attempts=3, error=entry("r1:3")))
+    failed = await store.sync(
+        "t1", TaskPatch(run_id="r1", status=TaskStatus.FAILED, completed_at=T0)
+    )
+    assert failed.record.completed_at == T0
+
+    rerun = await store.sync(
+        "t1", TaskPatch(run_id="r2", new_run=True, status=TaskStatus.RUNNING, result={"step": 2})
+    )
+    assert (rerun.applied, rerun.reason) == (True, "applied")
+    record = rerun.record
+    assert (record.run_id, record.status, record.progress, record.attempts) == (
+        "r2",
+        "RUNNING",
+        0,
+        0,
+    )
+    assert record.completed_at is None
+    assert record.started_at == T0  # set once for the task, not per run
+    assert [e.key for e in record.errors] == ["r1:3"]
+    assert record.error_log == entry("r1:3").render()
+    assert record.result == {"step": 2}
+
+    # The old run is now the stale one.
+    old = await store.sync("t1", TaskPatch(run_id="r1", progress=99))
+    assert (old.applied, old.reason) == (False, "stale")
+
+
+async def test_error_entries_are_appended_once_per_key_and_rendered(store: TaskStore) -> None:
+    await new_task(store)
+    await claim(store, "r1")
+    first, second = entry("r1:1", attempt=1), entry("r1:2", attempt=2, message="again")
+    one = await store.sync("t1", TaskPatch(run_id="r1", error=first, attempts=1))
+    replay = await store.sync("t1", TaskPatch(run_id="r1", error=first))
+    two = await store.sync("t1", TaskPatch(run_id="r1", error=second, attempts=2))
+
+    assert one.applied and two.applied and not replay.applied
+    assert replay.record == one.record
+    assert two.record.errors == [first, second]
+    assert two.record.error_log == f"{first.render()}\n\n{second.render()}"
+    # A stale write's error entry is still kept: every failed attempt leaves one entry.
+    stale = await store.sync("t1", TaskPatch(run_id="r0", error=entry("r0:1"), progress=80))
+    assert (stale.applied, stale.reason, stale.record.progress) == (True, "stale", 0)
+    assert [e.key for e in stale.record.errors] == ["r1:1", "r1:2", "r0:1"]
+
+
+async def test_seq_grows_by_one_only_when_something_changed(store: TaskStore) -> None:
+    await new_task(store)
+    seqs = [(await claim(store, "r1")).record.seq]
+    for patch in [
+        TaskPatch(run_id="r1", progress=10),
+        TaskPatch(run_id="r1", progress=10),  # no change
+        TaskPatch(run_id="r1", progress=5),  # no change (never lower)
+        TaskPatch(run_id="r9", progress=50),  # stale
+        TaskPatch(run_id="r1", result={"a": [1, {"b": None}]}),
+        TaskPatch(run_id="r1", result={"a": [1, {"b": None}]}),  # same value
+        TaskPatch(run_id="r1", workflow_id="task-t1"),  # same value
+    ]:
+        seqs.append((await store.sync("t1", patch)).record.seq)
+    assert seqs == [1, 2, 2, 2, 2, 3, 3, 3]
+
+
+async def test_sync_of_a_task_without_record_is_refused(store: TaskStore) -> None:
+    with pytest.raises(StorePermanentError, match="create it first"):
+        await store.sync("nope", TaskPatch(run_id="r1", progress=1))
+
+
+async def seeded(
+    task_store: PocketBaseTaskStore, server: PocketBaseServer, errors: list[ErrorLogEntry], log: str
+) -> TaskRecord:
+    """A RUNNING record already holding `errors` and `log`, written through the records API
+    (so a cap can be reached in one write instead of hundreds)."""
+    await new_task(task_store)
+    await claim(task_store, "r1")
+    with server.admin_client() as admin:
+        body = {"errors": [e.model_dump(mode="json") for e in errors], "errorLog": log}
+        admin.patch("/api/collections/tasks/records/t1", json=body).raise_for_status()
+    record = await task_store.get("t1")
+    assert record is not None and record.error_log == log
+    return record
+
+
+@pytest.mark.parametrize("shift", [0, 1], ids=["even-cut", "odd-cut"])
+async def test_the_error_log_keeps_its_last_million_characters(
+    task_store: PocketBaseTaskStore, pocketbase_server: PocketBaseServer, shift: int
+) -> None:
+    """Characters are code points, as in Python, though JavaScript counts UTF-16 units: the cut
+    falls among emoji (two units each) and `shift` moves it by one unit."""
+    log = "😀" * 2000 + "x" * (MAX_ERROR_LOG_CHARS - 2010 + shift)
+    record = await seeded(task_store, pocketbase_server, [], log)
+    patch = TaskPatch(run_id="r1", error=entry("late"))
+
+    outcome = await task_store.sync("t1", patch)
+
+    expected, _ = apply_patch(record, patch)
+    assert outcome.record.error_log == expected.error_log
+    assert len(outcome.record.error_log) == MAX_ERROR_LOG_CHARS
+    assert outcome.record.error_log.startswith("😀") and outcome.record.error_log.endswith(
+        entry("late").render()
+    )
+
+
+async def test_only_the_last_error_entries_are_kept(
+    task_store: PocketBaseTaskStore, pocketbase_server: PocketBaseServer
+) -> None:
+    errors = [entry(f"e{n}") for n in range(MAX_ERROR_ENTRIES - 2)]
+    expected = await seeded(
+        task_store, pocketbase_server, errors, "\n\n".join(e.render() for e in errors)
+    )
+    for n in range(MAX_ERROR_ENTRIES - 2, MAX_ERROR_ENTRIES + 3):
+        patch = TaskPatch(run_id="r1", error=entry(f"e{n}"))
+        expected, _ = apply_patch(expected, patch)
+        record = (await task_store.sync("t1", patch)).record
+        assert record.model_dump(exclude={"seq"}) == expected.model_dump(exclude={"seq"})
+    assert len(record.errors) == MAX_ERROR_ENTRIES
+    assert [record.errors[0].key, record.errors[-1].key] == ["e3", f"e{MAX_ERROR_ENTRIES + 2}"]
+
+
+async def test_both_stores_agree_on_a_random_history(task_store: PocketBaseTaskStore) -> None:
+    """Replay one seeded history of patches on both stores; every answer must match."""
+    memory = MemoryTaskStore()
+    rng = random.Random(20250301)
+    tasks, runs = ["h1", "h2"], ["r1", "r2", "r3"]
+    for store in (memory, task_store):
+        for task_id in tasks:
+            await new_task(store, task_id)
+    for step in range(160):
+        task_id = rng.choice(tasks)
+        patch = TaskPatch(
+            run_id=rng.choice(runs),
+            new_run=rng.random() < 0.15,
+            status=rng.choice([None, None, *TaskStatus]),
+            progress=rng.choice([None, rng.randint(0, 100)]),
+            attempts=rng.choice([None, rng.randint(0, 5)]),
+            result=rng.choice([None, {"step": rng.randint(0, 3)}]),
+            started_at=rng.choice([None, T0 + timedelta(seconds=step)]),
+            completed_at=rng.choice([None, None, T0 + timedelta(minutes=step)]),
+            error=rng.choice([None, None, entry(f"k{rng.randint(0, 20)}")]),
+        )
+        expected = await memory.sync(task_id, patch)
+        actual = await task_store.sync(task_id, patch)
+        assert actual == expected, f"step {step}: {patch!r}"
+
+
+@pytest.mark.parametrize("writers,writes", [(8, 50)])
+async def test_concurrent_writers_cannot_break_the_guard(
+    store: TaskStore, writers: int, writes: int
+) -> None:
+    """Many writers of one run race random progress; one of them finishes the task midway."""
+    await new_task(store)
+    await claim(store, "r1")
+    rng = random.Random(7)
+    plans = [[rng.uniform(0, 99) for _ in range(writes)] for _ in range(writers)]
+    finisher, finish_at = 3, writes // 2
+
+    async def writer(n: int) -> list[SyncOutcome]:
+        seen = []
+        for i, progress in enumerate(plans[n]):
+            if (n, i) == (finisher, finish_at):
+                patch = TaskPatch(run_id="r1", status=TaskStatus.SUCCESS, result={"by": n})
+            else:
+                patch = TaskPatch(run_id="r1", status=TaskStatus.RUNNING, progress=progress)
+            seen.append(await store.sync("t1", patch))
+        return seen
+
+    results = await asyncio.gather(*(writer(n) for n in range(writers)))
+
+    final = await store.get("t1")
+    assert final is not None
+    assert (final.status, final.progress, final.result) == (TaskStatus.SUCCESS, 100, {"by": 3})
+    everything = [outcome for seen in results for outcome in seen]
+    applied = sorted(o.record.seq for o in everything if o.applied)
+    # Every accepted write got its own version, with no gap, ending at the stored one.
+    assert applied == list(range(2, final.seq + 1))
+    for seen in results:  # each writer sees versions in order
+        assert [o.record.seq for o in seen] == sorted(o.record.seq for o in seen)
+    by_seq = sorted(everything, key=lambda o: o.record.seq)
+    progress = [o.record.progress for o in by_seq]
+    assert progress == sorted(progress), "progress went backwards"
+    (success,) = [o for o in everything if o.applied and o.record.status == TaskStatus.SUCCESS]
+    assert success.record.seq == final.seq  # nothing was accepted after the final write
+    late = [o for o in everything if o is not success and o.record.status == TaskStatus.SUCCESS]
+    assert late and all((o.applied, o.reason) == (False, "final") for o in late)

@@ -1,0 +1,228 @@
+"""How `PocketBaseTaskStore` fails, and that it holds up under concurrency.
+
+Each failure must come out as one of our exceptions with a message that says what to fix:
+transient ones only after a bounded retry, permanent ones at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from durable_tasks.dev import (
+    PocketBaseProcess,
+    free_port,
+    project_pb_dirs,
+    start_pocketbase,
+)
+from durable_tasks.errors import (
+    StorePermanentError,
+    StoreRejectedError,
+    StoreUnavailableError,
+    TaskAlreadyExistsError,
+    TaskNotFoundError,
+)
+from durable_tasks.models import TaskPatch, TaskStatus
+from durable_tasks.pocketbase import PocketBaseTaskStore
+from durable_tasks.settings import Settings
+from durable_tasks.testing import PocketBaseServer
+
+ADMIN = ("admin@example.com", "a-long-enough-password")
+
+
+@pytest.fixture(scope="module")
+def bare_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PocketBaseProcess]:
+    """A PocketBase started without our migrations and hooks, as a misconfigured deploy."""
+    empty = tmp_path_factory.mktemp("empty")
+    with start_pocketbase(
+        tmp_path_factory.mktemp("bare") / "pb_data",
+        free_port(),
+        admin_email=ADMIN[0],
+        admin_password=ADMIN[1],
+        migrations_dir=empty,
+        hooks_dir=empty,
+    ) as server:
+        yield server
+
+
+async def test_bad_credentials_name_the_variables(pocketbase_server: PocketBaseServer) -> None:
+    store = PocketBaseTaskStore(pocketbase_server.url, pocketbase_server.admin_email, "wrong-pass")
+    try:
+        started = time.monotonic()
+        with pytest.raises(StorePermanentError) as caught:
+            await store.get("t1")
+        assert time.monotonic() - started < 2, "a refused login must not be retried"
+        message = str(caught.value)
+        assert "POCKETBASE_ADMIN_EMAIL" in message and "POCKETBASE_ADMIN_PASSWORD" in message
+    finally:
+        await store.close()
+
+
+async def test_an_unreachable_server_is_unavailable_after_a_bounded_retry() -> None:
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    store = PocketBaseTaskStore(url, *ADMIN, timeout=1.0, retry_for=0.5)
+    try:
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailableError) as caught:
+            await store.get("t1")
+        elapsed = time.monotonic() - started
+        assert elapsed < 0.5 + 1, elapsed  # the retry is bounded by retry_for
+        assert store.requests >= 3, "it should have retried"
+        assert url in str(caught.value) and "POCKETBASE_URL" in str(caught.value)
+    finally:
+        await store.close()
+
+
+async def test_from_settings_uses_the_configured_server(
+    task_store: PocketBaseTaskStore, pocketbase_server: PocketBaseServer
+) -> None:
+    settings = Settings(
+        POCKETBASE_URL=pocketbase_server.url,
+        POCKETBASE_ADMIN_EMAIL=pocketbase_server.admin_email,
+        POCKETBASE_ADMIN_PASSWORD=pocketbase_server.admin_password,
+    )
+    store = PocketBaseTaskStore.from_settings(settings, retry_for=1.0)
+    try:
+        await store.create(task_id="t1", workspace_id="ws", type="demo", input=None)
+        assert (await task_store.get("t1")) is not None
+    finally:
+        await store.close()
+
+
+async def test_missing_migrations_are_named(bare_server: PocketBaseProcess) -> None:
+    store = PocketBaseTaskStore(bare_server.url, *ADMIN)
+    try:
+        with pytest.raises(StorePermanentError, match="pb_migrations"):
+            await store.list()
+    finally:
+        await store.close()
+
+
+async def test_missing_hooks_are_named(pocketbase_server: PocketBaseServer, tmp_path: Path) -> None:
+    """Migrations ran but the hooks were not loaded: syncs have nowhere to go."""
+    migrations_dir, _ = project_pb_dirs()
+    no_hooks = tmp_path / "no_hooks"
+    no_hooks.mkdir()
+    with start_pocketbase(
+        tmp_path / "pb_data",
+        free_port(),
+        admin_email=ADMIN[0],
+        admin_password=ADMIN[1],
+        migrations_dir=migrations_dir,
+        hooks_dir=no_hooks,
+    ) as server:
+        store = PocketBaseTaskStore(server.url, *ADMIN)
+        try:
+            await store.create(task_id="t1", workspace_id="ws", type="demo", input=None)
+            with pytest.raises(StorePermanentError, match="pb_hooks"):
+                await store.sync("t1", TaskPatch(run_id="r1", progress=1))
+        finally:
+            await store.close()
+
+
+async def test_refused_values_name_the_field(task_store: PocketBaseTaskStore) -> None:
+    with pytest.raises(StoreRejectedError, match="workspaceId"):
+        await task_store.create(task_id="t1", workspace_id="", type="demo", input=None)
+    with pytest.raises(StoreRejectedError, match="id"):
+        await task_store.create(task_id="bad id!", workspace_id="ws", type="demo", input=None)
+
+    await task_store.create(task_id="t1", workspace_id="ws", type="demo", input=None)
+    too_big = {"blob": "x" * (6 * 1024 * 1024)}
+    with pytest.raises(StoreRejectedError, match="result"):
+        await task_store.sync("t1", TaskPatch(run_id="r1", result=too_big))
+    with pytest.raises(TaskNotFoundError):
+        await task_store.sync("t2", TaskPatch(run_id="r1", progress=1))
+    record = await task_store.get("t1")
+    assert record is not None and record.seq == 0  # nothing half-written
+
+
+async def test_a_large_flow_result_fits(task_store: PocketBaseTaskStore) -> None:
+    """A 200-step TaskResult with some output per step is well under the 5 MiB JSON limit."""
+    await task_store.create(task_id="t1", workspace_id="ws", type="flow", input=None)
+    steps = {
+        f"step-{n}": {"stepType": f"step-{n}", "status": "completed", "data": {"out": "y" * 5000}}
+        for n in range(200)
+    }
+    outcome = await task_store.sync("t1", TaskPatch(run_id="r1", result={"steps": steps}))
+    assert outcome.applied and len(outcome.record.result["steps"]) == 200
+
+
+async def test_a_stale_token_is_renewed_before_reads(task_store: PocketBaseTaskStore) -> None:
+    """PocketBase answers a request with an expired token as if anonymous (an empty list, a
+    404), so the store must renew before expiry rather than wait for a 401."""
+    await task_store.create(task_id="t1", workspace_id="ws", type="demo", input=None)
+    payload = base64.urlsafe_b64encode(json.dumps({"exp": int(time.time()) + 5}).encode())
+    task_store.client._client.auth_store.save(f"x.{payload.decode().rstrip('=')}.y")
+    before = task_store.requests
+
+    assert [r.id for r in await task_store.list()] == ["t1"]
+    assert task_store.requests == before + 2  # a login, then the list
+
+
+async def test_a_refused_token_is_renewed_once(task_store: PocketBaseTaskStore) -> None:
+    await task_store.create(task_id="t1", workspace_id="ws", type="demo", input=None)
+    payload = base64.urlsafe_b64encode(json.dumps({"exp": int(time.time()) + 3600}).encode())
+    task_store.client._client.auth_store.save(
+        f"x.{payload.decode().rstrip('=')}.y"
+    )  # not signed by PB
+
+    outcome = await task_store.sync("t1", TaskPatch(run_id="r1", status=TaskStatus.RUNNING))
+    assert outcome.applied
+
+
+async def test_many_concurrent_asyncio_tasks_share_one_store(
+    task_store: PocketBaseTaskStore,
+) -> None:
+    count = 60
+
+    async def lifecycle(n: int) -> TaskStatus:
+        task_id = f"c{n}"
+        await task_store.create(task_id=task_id, workspace_id="ws", type="demo", input={"n": n})
+        await task_store.sync(
+            task_id, TaskPatch(run_id="r", new_run=True, status=TaskStatus.RUNNING)
+        )
+        await task_store.sync(task_id, TaskPatch(run_id="r", progress=50))
+        await task_store.sync(task_id, TaskPatch(run_id="r", status=TaskStatus.SUCCESS))
+        record = await task_store.get(task_id)
+        assert record is not None and record.seq == 3 and record.input == {"n": n}
+        return record.status
+
+    before = task_store.requests
+    statuses = await asyncio.gather(*(lifecycle(n) for n in range(count)))
+    assert statuses == [TaskStatus.SUCCESS] * count
+    assert len(await task_store.list(status=TaskStatus.SUCCESS, limit=100)) == count
+    # One request per call (a fresh store also checks the schema once), no retries.
+    assert task_store.requests - before == count * 5 + 1 + 1
+
+
+async def test_a_closed_store_says_so(pocketbase_server: PocketBaseServer) -> None:
+    store = PocketBaseTaskStore(pocketbase_server.url, *ADMIN)
+    await store.close()
+    await store.close()  # idempotent
+    with pytest.raises(StorePermanentError, match="closed"):
+        await store.get("t1")
+
+
+async def test_racing_creates_of_one_id_only_ever_say_already_exists(
+    task_store: PocketBaseTaskStore,
+) -> None:
+    """Creates that race past PocketBase's id check hit the unique index instead; that too is
+    "already exists", never a refused field (seen in about 1 round in 8 before the fix)."""
+    for round_ in range(30):
+        outcomes = await asyncio.gather(
+            *(
+                task_store.create(task_id=f"race{round_}", workspace_id="w", type="t", input={})
+                for _ in range(8)
+            ),
+            return_exceptions=True,
+        )
+        unexpected = [o for o in outcomes if isinstance(o, BaseException)]
+        unexpected = [o for o in unexpected if not isinstance(o, TaskAlreadyExistsError)]
+        assert unexpected == [], f"round {round_}: {unexpected[0]!r}"
+        assert any(not isinstance(o, BaseException) for o in outcomes)

@@ -1,0 +1,1 @@
+"""Helpers and processors shared by the test suite (the one place tests keep them)."""
