@@ -26,7 +26,8 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
-from durable_tasks._job_data import join_job_data, split_job_data
+from durable_tasks._job_data import join_job_data, refuse_framework_fields, split_job_data
+from durable_tasks._reporting import RERUN_MEMO
 from durable_tasks._simple_workflow import SimpleTaskInput, SimpleTaskWorkflow
 from durable_tasks.errors import (
     InvalidInputError,
@@ -34,8 +35,6 @@ from durable_tasks.errors import (
     TaskNotFoundError,
 )
 from durable_tasks.models import (
-    ParentJobData,
-    StepStatus,
     TaskRecord,
     TaskResult,
     TaskStatus,
@@ -153,6 +152,7 @@ class TaskClient:
         if input is not None and not isinstance(input, dict):
             raise InvalidInputError("invalid job data: input: expected a JSON object")
         task_id = task_id or new_task_id()
+        refuse_framework_fields(input or {})
         config = split_job_data(input or {})[1]
         data = self.validate(type, join_job_data(task_id, workspace_id, config))
         existing = await self._existing(task_id)
@@ -174,7 +174,11 @@ class TaskClient:
         return await self._start_workflow(type, task_id, data, reuse=False, timeout=timeout)
 
     async def rerun(self, task_id: str) -> StartOutcome:
-        """Run a finished task again; a flow keeps its completed steps and skips them."""
+        """Run a finished task again; a flow keeps its completed steps and skips them.
+
+        The start only says "this is a rerun" (a memo); the flow reads which steps completed
+        from its own record, so no caller can hand a flow a forged cache.
+        """
         record = await self._record(task_id)
         if not record.status.is_final:
             raise TaskAlreadyExistsError(
@@ -184,14 +188,9 @@ class TaskClient:
             )
         config = record.input if isinstance(record.input, dict) else {}
         data = self.validate(record.type, join_job_data(task_id, record.workspace_id, config))
-        if isinstance(data, ParentJobData) and isinstance(record.result, dict):
-            previous = TaskResult.model_validate(record.result)
-            data.step_results = {
-                name: step
-                for name, step in previous.steps.items()
-                if step.status == StepStatus.COMPLETED
-            }
-        return await self._start_workflow(record.type, task_id, data, reuse=True)
+        return await self._start_workflow(
+            record.type, task_id, data, reuse=True, memo={RERUN_MEMO: True}
+        )
 
     async def cancel(self, task_id: str) -> bool:
         """Ask a running task to stop; False if it was not running."""
@@ -261,7 +260,14 @@ class TaskClient:
         return StartOutcome(task_id, wid, "already finished", record.status if record else None)
 
     async def _start_workflow(
-        self, type: str, task_id: str, data: Any, *, reuse: bool, timeout: timedelta | None = None
+        self,
+        type: str,
+        task_id: str,
+        data: Any,
+        *,
+        reuse: bool,
+        timeout: timedelta | None = None,
+        memo: dict[str, Any] | None = None,
     ) -> StartOutcome:
         wid = workflow_id_for(task_id)
         if self.registry.kind_of(type) == "simple":
@@ -284,6 +290,7 @@ class TaskClient:
                 ),
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                 execution_timeout=timeout,
+                memo=memo,
             )
         except WorkflowAlreadyStartedError:
             existing = await self._existing(task_id)
