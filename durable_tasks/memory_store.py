@@ -8,12 +8,13 @@ cases against both stores.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from durable_tasks.errors import TaskAlreadyExistsError, TaskNotFoundError
 from durable_tasks.models import SyncOutcome, TaskPatch, TaskRecord, TaskStatus
-from durable_tasks.store import MAX_ERROR_ENTRIES, MAX_ERROR_LOG_CHARS
+from durable_tasks.store import MAX_ERROR_ENTRIES, MAX_ERROR_LOG_CHARS, SyncItem, SyncResult
 
 
 class MemoryTaskStore:
@@ -56,6 +57,31 @@ class MemoryTaskStore:
             return SyncOutcome(
                 applied=changed, reason=reason, record=self._records[task_id].model_copy(deep=True)
             )
+
+    async def sync_many(self, items: Sequence[SyncItem]) -> list[SyncResult]:
+        results = []
+        for item in items:
+            if item.task_id not in self._records and item.create is not None:
+                await self.create(
+                    task_id=item.task_id,
+                    workspace_id=item.create.workspace_id,
+                    type=item.create.type,
+                    input=item.create.input,
+                )
+            try:
+                outcome = await self.sync(item.task_id, item.patch)
+            except TaskNotFoundError:
+                results.append(SyncResult(task_id=item.task_id, applied=False, reason="not_found"))
+                continue
+            results.append(
+                SyncResult(
+                    task_id=item.task_id,
+                    applied=outcome.applied,
+                    reason=outcome.reason,
+                    seq=outcome.record.seq,
+                )
+            )
+        return results
 
     async def list(
         self,

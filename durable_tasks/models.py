@@ -217,6 +217,19 @@ class TaskPatch(CamelModel):
     error: ErrorLogEntry | None = None
 
 
+class NewTask(CamelModel):
+    """What creating a missing record needs (a workflow started without our client)."""
+
+    workspace_id: str
+    type: str
+    input: Any = None
+
+    @classmethod
+    def of(cls, identity: TaskIdentity) -> NewTask:
+        """The record to create for a task of this identity."""
+        return cls(workspace_id=identity.workspace_id, type=identity.type, input=identity.input)
+
+
 class TaskIdentity(CamelModel):
     """Which record a task workflow owns, and what its record is made of if it must be created.
 

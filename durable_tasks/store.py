@@ -22,15 +22,41 @@ store (in PocketBase: a transactional route in `pb_hooks/`). The rules, per reco
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from durable_tasks.models import SyncOutcome, TaskPatch, TaskRecord, TaskStatus
+from durable_tasks.models import CamelModel, NewTask, SyncOutcome, TaskPatch, TaskRecord, TaskStatus
 
 MAX_ERROR_ENTRIES = 500
 """Structured error entries kept per record (oldest dropped first) to stay within JSON limits."""
 
 MAX_ERROR_LOG_CHARS = 1_000_000
 """Characters of rendered error log kept per record (oldest trimmed first)."""
+
+
+MAX_SYNC_BATCH = 500
+"""Items in one `sync_many` call (PocketBase applies a batch in one transaction)."""
+
+
+class SyncItem(CamelModel):
+    """One patch of a batch, and how to create the record first if it has none."""
+
+    task_id: str
+    patch: TaskPatch
+    create: NewTask | None = None
+
+
+class SyncResult(CamelModel):
+    """What one item of a batch did: `applied`, and why (the guard rules' reason).
+
+    `reason` is `applied`, `stale` or `final` as for `sync`; `not_found` when the record does
+    not exist and the item could not create it; `rejected: <why>` when the store refused it.
+    """
+
+    task_id: str
+    applied: bool
+    reason: str
+    seq: int = -1
 
 
 @runtime_checkable
@@ -47,6 +73,14 @@ class TaskStore(Protocol):
 
     async def sync(self, task_id: str, patch: TaskPatch) -> SyncOutcome:
         """Apply `patch` under the guard rules above; raises `StoreError` subclasses on failure."""
+        ...
+
+    async def sync_many(self, items: Sequence[SyncItem]) -> list[SyncResult]:
+        """Apply each item under the guard rules, in order, atomically as one batch.
+
+        Items are independent: one that is refused says so in its result and the rest apply.
+        Raises `StoreUnavailableError` when the store cannot be reached (nothing applied).
+        """
         ...
 
     async def list(

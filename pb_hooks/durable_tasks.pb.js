@@ -11,6 +11,15 @@ routerAdd(
   $apis.requireSuperuserAuth(),
 )
 
+// Superusers only: a batch {items: [{taskId, patch, create?}]} applied in one transaction, the
+// way the worker's writer sends the state of many tasks at once.
+routerAdd(
+  "POST",
+  "/api/durable-tasks/sync",
+  (e) => require(`${__hooks}/durable_tasks_sync.js`).handleSyncBatch(e),
+  $apis.requireSuperuserAuth(),
+)
+
 onRecordUpdateRequest(
   (e) => require(`${__hooks}/durable_tasks_sync.js`).guardRecordUpdate(e),
   "tasks",

@@ -33,6 +33,69 @@ function handleSync(e) {
   return e.json(200, outcome)
 }
 
+const MAX_BATCH = 500 // durable_tasks.store.MAX_SYNC_BATCH
+
+// POST /api/durable-tasks/sync: apply a batch of patches in ONE transaction (one fsync for many
+// tasks), answering {results: [{taskId, applied, reason, seq}]} in the items' order. Items are
+// independent: a bad item gets reason "rejected: ..." and the others still apply. An item with
+// `create` ({workspaceId, type, input}) first creates a missing record (PENDING), so a workflow
+// started without our client gets its record in the same write.
+function handleSyncBatch(e) {
+  const body = e.requestInfo().body || {}
+  const items = body.items
+  if (!Array.isArray(items) || items.length > MAX_BATCH) {
+    throw new BadRequestError(`invalid batch: items: a list of at most ${MAX_BATCH} is required`)
+  }
+  const results = []
+  e.app.runInTransaction((txApp) => {
+    for (const item of items) {
+      results.push(applyItem(txApp, item || {}))
+    }
+  })
+  return e.json(200, { results: results })
+}
+
+function applyItem(txApp, item) {
+  const taskId = typeof item.taskId === "string" ? item.taskId : ""
+  const outcome = (reason, seq) => ({ taskId: taskId, applied: false, reason: reason, seq: seq })
+  let patch
+  try {
+    patch = parsePatch(item.patch)
+  } catch (err) {
+    return outcome(`rejected: ${err.message || err}`, -1)
+  }
+  let record = null
+  try {
+    record = txApp.findRecordById("tasks", taskId)
+  } catch (_) {
+    record = null
+  }
+  try {
+    if (record === null && item.create) record = createTask(txApp, taskId, item.create)
+    if (record === null) return outcome("not_found", -1)
+    const state = new RecordState(record)
+    const reason = applyPatch(state, patch)
+    const applied = state.save(txApp)
+    return { taskId: taskId, applied: applied, reason: reason, seq: record.getInt("seq") }
+  } catch (err) {
+    return outcome(`rejected: ${err.message || err}`, -1)
+  }
+}
+
+function createTask(txApp, taskId, create) {
+  const record = new Record(txApp.findCollectionByNameOrId("tasks"))
+  record.set("id", taskId)
+  record.set("workspaceId", create.workspaceId)
+  record.set("type", create.type)
+  record.set("status", "PENDING")
+  record.set("input", create.input === undefined ? null : create.input)
+  record.set("progress", 0)
+  record.set("attempts", 0)
+  record.set("seq", 0)
+  txApp.save(record)
+  return record
+}
+
 // onRecordUpdateRequest for `tasks`: hand edits through the records API (dashboard, scripts)
 // must not break the guarantees either. Checked against the stored record inside the same
 // transaction as the save, and the edit bumps `seq` like any other accepted write.
@@ -260,4 +323,4 @@ function deepEqual(a, b) {
   return keysA.every((key) => has(key) && deepEqual(a[key], b[key]))
 }
 
-module.exports = { handleSync, guardRecordUpdate, applyPatch }
+module.exports = { handleSync, handleSyncBatch, guardRecordUpdate, applyPatch }

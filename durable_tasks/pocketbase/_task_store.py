@@ -11,6 +11,7 @@ truncated to the millisecond (the error entries in `errors` keep theirs).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic_core import PydanticSerializationError, to_jsonable_python
@@ -24,6 +25,7 @@ from durable_tasks.errors import (
 from durable_tasks.models import SyncOutcome, TaskPatch, TaskRecord, TaskStatus
 from durable_tasks.pocketbase._client import IdTaken, NotFound, PocketBaseClient, Request
 from durable_tasks.pocketbase._records import TASKS, filter_literal, path_id, task_record
+from durable_tasks.store import SyncItem, SyncResult
 
 if TYPE_CHECKING:
     from durable_tasks.settings import Settings
@@ -108,13 +110,8 @@ class PocketBaseTaskStore:
             return None
 
     async def sync(self, task_id: str, patch: TaskPatch) -> SyncOutcome:
-        body = patch.model_dump(mode="json", exclude_none=True)
-        if patch.result is not None:  # exclude_none would drop the None fields of a model result
-            body["result"] = patch.model_dump(mode="json", include={"result"})["result"]
-        if patch.error is not None:
-            body["errorText"] = patch.error.render()
         path = f"/api/durable-tasks/tasks/{path_id(task_id)}/sync"
-        request = Request("POST", path, f"sync task {task_id}", body=body)
+        request = Request("POST", path, f"sync task {task_id}", body=_patch_body(patch))
         try:
             data = await self.client.send(request)
         except NotFound as exc:
@@ -124,6 +121,28 @@ class PocketBaseTaskStore:
         return SyncOutcome(
             applied=data["applied"], reason=data["reason"], record=task_record(data["record"])
         )
+
+    async def sync_many(self, items: Sequence[SyncItem]) -> list[SyncResult]:
+        if not items:
+            return []
+        body = {
+            "items": [
+                {
+                    "taskId": item.task_id,
+                    "patch": _patch_body(item.patch),
+                    **({"create": item.create.model_dump(mode="json")} if item.create else {}),
+                }
+                for item in items
+            ]
+        }
+        request = Request(
+            "POST", "/api/durable-tasks/sync", f"sync {len(items)} task(s)", body=body
+        )
+        try:
+            data = await self.client.send(request)
+        except NotFound:
+            raise StorePermanentError(_HOOKS_HINT) from None
+        return [SyncResult.model_validate(result) for result in data["results"]]
 
     async def list(
         self,
@@ -165,3 +184,13 @@ def _is_our_creation(existing: TaskRecord, body: dict[str, Any]) -> bool:
         and existing.type == body["type"]
         and existing.input == body["input"]
     )
+
+
+def _patch_body(patch: TaskPatch) -> dict[str, Any]:
+    """A patch as the sync routes take it: set fields only, and the entry's rendered text."""
+    body = patch.model_dump(mode="json", exclude_none=True)
+    if patch.result is not None:  # exclude_none would drop the None fields of a model result
+        body["result"] = patch.model_dump(mode="json", include={"result"})["result"]
+    if patch.error is not None:
+        body["errorText"] = patch.error.render()
+    return body

@@ -16,9 +16,16 @@ import pytest
 
 from durable_tasks.errors import StorePermanentError, TaskAlreadyExistsError
 from durable_tasks.memory_store import MemoryTaskStore, apply_patch
-from durable_tasks.models import ErrorLogEntry, SyncOutcome, TaskPatch, TaskRecord, TaskStatus
+from durable_tasks.models import (
+    ErrorLogEntry,
+    NewTask,
+    SyncOutcome,
+    TaskPatch,
+    TaskRecord,
+    TaskStatus,
+)
 from durable_tasks.pocketbase import PocketBaseTaskStore
-from durable_tasks.store import MAX_ERROR_ENTRIES, MAX_ERROR_LOG_CHARS, TaskStore
+from durable_tasks.store import MAX_ERROR_ENTRIES, MAX_ERROR_LOG_CHARS, SyncItem, TaskStore
 from durable_tasks.testing import PocketBaseServer
 
 # PocketBase keeps dates to the millisecond: the times used here have no finer part.
@@ -365,3 +372,59 @@ async def test_concurrent_writers_cannot_break_the_guard(
     assert success.record.seq == final.seq  # nothing was accepted after the final write
     late = [o for o in everything if o is not success and o.record.status == TaskStatus.SUCCESS]
     assert late and all((o.applied, o.reason) == (False, "final") for o in late)
+
+
+# -- batches: many tasks in one request and one transaction ------------------------------------
+
+
+async def test_a_batch_applies_each_item_in_order_under_the_same_rules(store: TaskStore) -> None:
+    await new_task(store, "b1")
+    await new_task(store, "b2")
+    results = await store.sync_many(
+        [
+            SyncItem(task_id="b1", patch=TaskPatch(run_id="r1", new_run=True, status="RUNNING")),
+            SyncItem(task_id="b2", patch=TaskPatch(run_id="r2", new_run=True, status="RUNNING")),
+            SyncItem(
+                task_id="b1", patch=TaskPatch(run_id="r1", status="SUCCESS", error=entry("k1"))
+            ),
+            SyncItem(task_id="b1", patch=TaskPatch(run_id="r1", status="RUNNING", progress=5)),
+            SyncItem(task_id="b2", patch=TaskPatch(run_id="other", progress=50)),
+            SyncItem(task_id="missing", patch=TaskPatch(run_id="r3", progress=1)),
+        ]
+    )
+    assert [(r.task_id, r.applied, r.reason) for r in results] == [
+        ("b1", True, "applied"),
+        ("b2", True, "applied"),
+        ("b1", True, "applied"),
+        ("b1", False, "final"),  # a final status is never overwritten by a late write
+        ("b2", False, "stale"),  # not the run that holds the record
+        ("missing", False, "not_found"),
+    ]
+    b1, b2 = await store.get("b1"), await store.get("b2")
+    assert b1 is not None and b2 is not None
+    assert (b1.status, b1.progress, b1.seq, [e.key for e in b1.errors]) == (
+        "SUCCESS",
+        100,
+        2,
+        ["k1"],
+    )
+    assert results[2].seq == 2
+    assert (b2.status, b2.progress, b2.seq) == ("RUNNING", 0, 1)
+
+
+async def test_a_batch_item_may_create_its_missing_record(store: TaskStore) -> None:
+    create = NewTask(workspace_id="ws-a", type="raw-start", input={"w": 2})
+    claim_patch = TaskPatch(run_id="r1", new_run=True, status="RUNNING", started_at=T0)
+    [result] = await store.sync_many([SyncItem(task_id="c1", patch=claim_patch, create=create)])
+    assert (result.applied, result.reason, result.seq) == (True, "applied", 1)
+    record = await store.get("c1")
+    assert record is not None
+    assert (record.workspace_id, record.type, record.input) == ("ws-a", "raw-start", {"w": 2})
+    assert (record.status, record.run_id, record.started_at) == ("RUNNING", "r1", T0)
+    # an existing record is never re-created: the item just applies
+    [again] = await store.sync_many([SyncItem(task_id="c1", patch=claim_patch, create=create)])
+    assert (again.applied, again.reason) == (False, "applied")  # nothing changed
+
+
+async def test_an_empty_batch_is_no_request(store: TaskStore) -> None:
+    assert await store.sync_many([]) == []
