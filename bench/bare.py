@@ -38,3 +38,14 @@ class BareThreeActivitiesWorkflow:
         for _ in range(3):
             n = await workflow.execute_activity(bare_noop, n, start_to_close_timeout=_TIMEOUT)
         return n
+
+
+@workflow.defn(name="bench-bare-steps")
+class BareStepsWorkflow:
+    """`steps` sequential no-op activities: the floor of a flow of that many steps."""
+
+    @workflow.run
+    async def run(self, steps: int) -> int:
+        for i in range(steps):
+            await workflow.execute_activity(bare_noop, i, start_to_close_timeout=_TIMEOUT)
+        return steps

@@ -37,9 +37,17 @@ class Batch:
     cpu_s: dict[str, float]
     counted: dict[str, int]
     first_workflow_id: str = ""
-    server_writes: int | None = None
+    task_ids: list[str] = field(default_factory=list)
+    steps: int = 1
+    """Activities (bare) or steps (ours) per item, for the cost per step."""
+    record_writes: int | None = None
+    """Accepted writes to the batch's records, their creation included (from `seq`)."""
+    record_bytes: int | None = None
+    """Size of the first record's `result` and `errors` as JSON."""
     server_requests: int | None = None
     history_events: int | None = None
+    history_bytes: int | None = None
+    lags_ms: list[float] = field(default_factory=list)
     rpcs: Counter[str] = field(default_factory=Counter)
 
     @property
@@ -48,9 +56,12 @@ class Batch:
 
     def percentile_ms(self, p: float) -> float:
         """Nearest-rank percentile of the latencies, in milliseconds."""
-        ordered = sorted(self.latencies_s)
-        rank = max(1, math.ceil(p / 100 * len(ordered)))
-        return 1000 * ordered[rank - 1]
+        return 1000 * percentile(self.latencies_s, p)
+
+    @property
+    def cpu_ms_per_step(self) -> float:
+        """CPU of every process (ms) per activity or step."""
+        return 1000 * sum(self.cpu_s.values()) / (self.n * self.steps)
 
     def per_item(self, total: float | None) -> float | None:
         return None if total is None else total / self.n
@@ -59,6 +70,14 @@ class Batch:
     def rpcs_per_item(self) -> float:
         """Temporal frontend RPCs per item, as the server counted them."""
         return sum(self.rpcs.values()) / self.n
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile (0 for no values)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(p / 100 * len(ordered))) - 1]
 
 
 class CpuMeter:
@@ -128,6 +147,7 @@ class Phase:
     one: Callable[[str], Awaitable[None]]
     counters: dict[str, Callable[[], int]] = field(default_factory=dict)
     workflow_id: Callable[[str], str] = str
+    steps: int = 1
 
     async def warm_up(self, *, n: int, concurrency: int, timeout: float) -> None:
         """Untimed runs, so caches, connections and logins are in place before timing."""
@@ -156,4 +176,6 @@ class Phase:
             cpu_s={name: cpu_after[name] - cpu_before[name] for name in cpu_before},
             counted=counted,
             first_workflow_id=self.workflow_id(ids[0]),
+            task_ids=ids,
+            steps=self.steps,
         )

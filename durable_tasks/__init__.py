@@ -9,7 +9,7 @@ The package, by folder:
 - here, flat: the core — processors and steps (`processor`, `steps`, `flow`, `context`), the
   models, the retry loop and flow engine (`_attempts`, `_flow_engine`), the typed seam the sync
   listens on (`_reporting`), the client, the worker and `DurableTasksPlugin`;
-- `sync/`: the interceptor, the workflow-side writer and the activity-side progress outbox;
+- `sync/`: the interceptor, the worker-wide batching writer and the workflow-side syncs;
 - `pocketbase/`: the task store, media store and realtime source on PocketBase (the only
   package that imports the PocketBase SDK);
 - `dev/`: the local dev stack, its servers, the SMTP sink and the demo;

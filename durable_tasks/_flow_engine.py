@@ -138,7 +138,8 @@ class FlowRun:
         started = self.result.steps[name].started_at
 
         async def attempt(n: int) -> Any:
-            self.result.steps[name].attempts = n
+            # replaced, never changed in place: the sync may hold the previous snapshot
+            self.result.steps[name] = self.result.steps[name].model_copy(update={"attempts": n})
             job = StepJobData(
                 task_id=self.data.task_id,
                 workspace_id=self.data.workspace_id,
@@ -272,7 +273,7 @@ class FlowRun:
             previous=self.progress,
         )
         if self.sync is not None:
-            self.sync.update(result=self.result.model_copy(deep=True), progress=self.progress)
+            self.sync.update(result=self.result, progress=self.progress)
 
     def _conclude(self) -> TaskResult:
         for name in self.steps:

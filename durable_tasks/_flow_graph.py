@@ -6,6 +6,7 @@ or cyclic dependencies and duplicate names), so a bad flow fails at import, not 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -82,31 +83,48 @@ class Step:
 
 
 def resolve_dependencies(steps: Sequence[Step]) -> dict[str, list[str]]:
-    """Each step's dependencies (default: the previous step); refuses bad graphs up front."""
-    names = [s.name for s in steps]
-    if not steps:
+    """Each step's dependencies (default: the previous step); refuses bad graphs up front.
+
+    The sandbox re-imports a flow's module, and so re-checks its graph, for every workflow run:
+    the answer is kept per graph (this module is passed through the sandbox, so the cache
+    outlives the re-imports), and the check is linear in steps and dependencies.
+    """
+    key = tuple((s.name, None if s.depends_on is None else tuple(s.depends_on)) for s in steps)
+    return {name: list(deps) for name, deps in _resolve(key).items()}
+
+
+@functools.lru_cache(maxsize=256)
+def _resolve(graph: tuple[tuple[str, tuple[str, ...] | None], ...]) -> dict[str, tuple[str, ...]]:
+    names = [name for name, _ in graph]
+    if not names:
         raise ConfigurationError("a flow needs at least one step")
-    if len(set(names)) != len(names):
+    known = set(names)
+    if len(known) != len(names):
         raise ConfigurationError(f"step names must be unique: {names}")
-    deps: dict[str, list[str]] = {}
-    for i, step in enumerate(steps):
-        wanted = list(step.depends_on) if step.depends_on is not None else names[i - 1 : i]
-        unknown = [d for d in wanted if d not in names]
+    deps: dict[str, tuple[str, ...]] = {}
+    for i, (name, depends_on) in enumerate(graph):
+        wanted = depends_on if depends_on is not None else tuple(names[i - 1 : i])
+        unknown = [d for d in wanted if d not in known]
         if unknown:
-            raise ConfigurationError(f"step {step.name!r} depends on unknown steps {unknown}")
-        deps[step.name] = wanted
-    seen: dict[str, int] = {}
-
-    def visit(name: str) -> None:
-        if seen.get(name) == 1:
-            raise ConfigurationError(f"steps depend on each other in a cycle through {name!r}")
-        if seen.get(name) == 2:
-            return
-        seen[name] = 1
-        for dep in deps[name]:
-            visit(dep)
-        seen[name] = 2
-
-    for name in names:
-        visit(name)
+            raise ConfigurationError(f"step {name!r} depends on unknown steps {unknown}")
+        deps[name] = wanted
+    # Kahn's algorithm: whatever cannot be ordered sits on a cycle (no recursion, so a flow
+    # of thousands of sequential steps is fine).
+    waiting = {name: len(set(wanted)) for name, wanted in deps.items()}
+    dependents: dict[str, list[str]] = {name: [] for name in names}
+    for name, wanted in deps.items():
+        for dep in set(wanted):
+            dependents[dep].append(name)
+    ready = [name for name, count in waiting.items() if count == 0]
+    ordered = 0
+    while ready:
+        done = ready.pop()
+        ordered += 1
+        for follower in dependents[done]:
+            waiting[follower] -= 1
+            if waiting[follower] == 0:
+                ready.append(follower)
+    if ordered != len(names):
+        cyclic = next(name for name in names if waiting[name] > 0)
+        raise ConfigurationError(f"steps depend on each other in a cycle through {cyclic!r}")
     return deps

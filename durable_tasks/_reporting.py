@@ -28,6 +28,15 @@ UNSET: Any = object()
 
 _SINK_ATTR = "_durable_tasks_state_sink"
 
+SYNC_MEMO = "durable-tasks-sync"
+"""Workflow memo set by `TaskClient` starts: which sync protocol the run uses (2 today).
+
+2: the sync adds no command to the workflow (state goes through the worker's batching writer).
+Absent (runs started by other means, or before version 2): the local-activity sync of version
+1, gated by a `workflow.patched` marker, which keeps old histories replaying unchanged.
+"""
+SYNC_VERSION = 2
+
 RERUN_MEMO = "durable-tasks-rerun"
 """Workflow memo set by `TaskClient.rerun`: the flow reads its step cache from its own record.
 
@@ -48,7 +57,11 @@ class TaskStateSink(Protocol):
         result: Any = UNSET,
         attempts: int | None = None,
     ) -> None:
-        """Queue new state; only the latest value of each field needs to land."""
+        """Queue new state; only the latest value of each field needs to land.
+
+        `result` is a snapshot of the caller's object at this moment: the sink copies or
+        serialises it before returning, so the caller may go on changing it.
+        """
         ...
 
     def log_error(self, entry: ErrorLogEntry) -> None:
@@ -61,7 +74,7 @@ class TaskStateSink(Protocol):
 
 
 class ProgressSink(Protocol):
-    """Receives progress reported inside activities (implemented by the sync's outbox)."""
+    """Receives progress reported inside activities (implemented by the sync's writer)."""
 
     def report(self, task_id: str, run_id: str, percent: float) -> None:
         """Queue `percent` for the task; must return at once (called from the event loop)."""

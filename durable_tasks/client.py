@@ -9,8 +9,10 @@ finished") and only rerun when asked (`rerun`), unlike BullMQ's silent jobId ded
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import string
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
@@ -18,16 +20,20 @@ from typing import Any, Literal
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
+    WorkflowFailureError,
     WorkflowHandle,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.runtime import Runtime
-from temporalio.service import RPCError, RPCStatusCode, TLSConfig
+from temporalio.exceptions import (
+    TerminatedError,
+    TimeoutError as TimeoutError_,
+    WorkflowAlreadyStartedError,
+)
+from temporalio.service import RPCError, RPCStatusCode
 
+from durable_tasks._connect import connect_temporal as connect_temporal  # re-exported
 from durable_tasks._job_data import join_job_data, refuse_framework_fields, split_job_data
-from durable_tasks._reporting import RERUN_MEMO
+from durable_tasks._reporting import RERUN_MEMO, SYNC_MEMO, SYNC_VERSION
 from durable_tasks._simple_workflow import SimpleTaskInput, SimpleTaskWorkflow
 from durable_tasks.errors import (
     InvalidInputError,
@@ -41,7 +47,6 @@ from durable_tasks.models import (
     validate_model,
 )
 from durable_tasks.registry import ProcessorRegistry
-from durable_tasks.settings import Settings
 from durable_tasks.store import TaskStore
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
@@ -55,29 +60,6 @@ def workflow_id_for(task_id: str) -> str:
 def new_task_id() -> str:
     """A PocketBase-style id: 15 lowercase letters and digits."""
     return "".join(secrets.choice(_ID_ALPHABET) for _ in range(15))
-
-
-async def connect_temporal(settings: Settings, *, runtime: Runtime | None = None) -> Client:
-    """A Temporal client with the pydantic converter, TLS or API key as the settings say.
-
-    `runtime` carries telemetry (the worker's `--metrics` builds one); default: the SDK's.
-    """
-    tls: TLSConfig | bool = False
-    if settings.temporal_tls_cert and settings.temporal_tls_key:
-        tls = TLSConfig(
-            client_cert=settings.temporal_tls_cert.read_bytes(),
-            client_private_key=settings.temporal_tls_key.read_bytes(),
-        )
-    elif settings.temporal_api_key:
-        tls = True
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
-        tls=tls,
-        api_key=settings.temporal_api_key,
-        runtime=runtime,
-    )
 
 
 @dataclass(frozen=True)
@@ -155,22 +137,19 @@ class TaskClient:
         refuse_framework_fields(input or {})
         config = split_job_data(input or {})[1]
         data = self.validate(type, join_job_data(task_id, workspace_id, config))
-        existing = await self._existing(task_id)
-        if existing is not None:
-            return existing
-        record = await self.store.get(task_id)
-        if record is None:
-            try:
-                await self.store.create(
-                    task_id=task_id, workspace_id=workspace_id, type=type, input=config
-                )
-            except TaskAlreadyExistsError:
-                record = await self.store.get(task_id)
-        if record is not None and (record.workspace_id != workspace_id or record.type != type):
-            raise InvalidInputError(
-                f"invalid job data: taskId: task {task_id} already exists as a "
-                f"{record.type!r} task of workspace {record.workspace_id!r}"
+        # The common case first, one request each: create the record, start the workflow. A
+        # taken id or a running workflow is found out by the refusal, not by asking first.
+        try:
+            await self.store.create(
+                task_id=task_id, workspace_id=workspace_id, type=type, input=config
             )
+        except TaskAlreadyExistsError:
+            record = await self.store.get(task_id)
+            if record is not None and (record.workspace_id != workspace_id or record.type != type):
+                raise InvalidInputError(
+                    f"invalid job data: taskId: task {task_id} already exists as a "
+                    f"{record.type!r} task of workspace {record.workspace_id!r}"
+                ) from None
         return await self._start_workflow(type, task_id, data, reuse=False, timeout=timeout)
 
     async def rerun(self, task_id: str) -> StartOutcome:
@@ -206,13 +185,30 @@ class TaskClient:
         await handle.cancel()
         return True
 
-    async def wait(self, task_id: str) -> TaskRecord:
-        """Wait until the task's workflow closes, then return its (final) record."""
+    async def wait(self, task_id: str, *, settle: float = 10.0) -> TaskRecord:
+        """Wait until the task's workflow closes, then return its final record.
+
+        The worker writes the final state just after the workflow closes (off Temporal's
+        critical path), so the record is read until it is final, for up to `settle` seconds
+        (PocketBase may be down); a run that ended without running its code (terminated, timed
+        out) gets no final write, and its record is returned as it is.
+        """
+        closed_by_code = True
         try:
             await self.handle(task_id).result()
-        except Exception:  # the record says how it failed; the caller reads the status
+        except WorkflowFailureError as err:  # the record says how it failed
+            closed_by_code = not isinstance(err.cause, TerminatedError | TimeoutError_)
+        except Exception:
             pass
-        return await self._record(task_id)
+        deadline = time.monotonic() + settle
+        delay = 0.005  # about the time the final write takes to land: usually one read
+        while True:
+            if closed_by_code:
+                await asyncio.sleep(delay)
+            record = await self._record(task_id)
+            if record.status.is_final or not closed_by_code or time.monotonic() > deadline:
+                return record
+            delay = min(delay * 2, 0.25)
 
     async def status(self, task_id: str) -> TaskView:
         """The record, plus the live TaskResult when the task is a running flow."""
@@ -290,7 +286,7 @@ class TaskClient:
                 ),
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                 execution_timeout=timeout,
-                memo=memo,
+                memo={SYNC_MEMO: SYNC_VERSION, **(memo or {})},
             )
         except WorkflowAlreadyStartedError:
             existing = await self._existing(task_id)

@@ -26,8 +26,9 @@ this module is the only place that wires durable-tasks into Temporal.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from temporalio.contrib.pydantic import PydanticPayloadConverter, pydantic_data_converter
@@ -40,7 +41,7 @@ from durable_tasks._simple_workflow import SimpleTaskWorkflow
 from durable_tasks.errors import ConfigurationError
 from durable_tasks.registry import ProcessorRegistry
 from durable_tasks.store import TaskStore
-from durable_tasks.sync import ProgressOutbox, SyncActivities, TaskSyncInterceptor
+from durable_tasks.sync import SyncActivities, SyncWriter, TaskSyncInterceptor
 
 PLUGIN_NAME = "durable-tasks"
 _PASSTHROUGH = "durable_tasks"
@@ -53,8 +54,9 @@ class DurableTasksPlugin(SimplePlugin):
         store: where task records live; needed on a worker (the sync writes there), not on a
             client or a replayer.
         processors: processor classes, or a `ProcessorRegistry`, to run on the worker.
-        outbox: the worker's progress writer (default: one on `store`); pass your own to
-            share or inspect it.
+        writer: the worker's batching state writer (default: one on `store`); pass your own
+            to tune it (`SyncWriter(store, max_batch=..., progress_interval=...)`) or read its
+            counters. It runs while the worker runs, and sends what is pending when it stops.
     """
 
     def __init__(
@@ -62,17 +64,17 @@ class DurableTasksPlugin(SimplePlugin):
         store: TaskStore | None = None,
         *,
         processors: Sequence[type[Any]] | ProcessorRegistry = (),
-        outbox: ProgressOutbox | None = None,
+        writer: SyncWriter | None = None,
     ) -> None:
         self.registry = (
             processors
             if isinstance(processors, ProcessorRegistry)
             else ProcessorRegistry.of(*processors)
         )
-        if outbox is not None and store is None:
-            raise ValueError("DurableTasksPlugin: an outbox needs the store it writes to")
+        if writer is not None and store is None:
+            raise ValueError("DurableTasksPlugin: a writer needs the store it writes to")
         self.store = store
-        self.outbox = outbox if outbox is not None or store is None else ProgressOutbox(store)
+        self.writer = writer if writer is not None or store is None else SyncWriter(store)
         activities: list[Any] = list(self.registry.activities())
         if store is not None:
             sync = SyncActivities(store)
@@ -80,11 +82,24 @@ class DurableTasksPlugin(SimplePlugin):
         super().__init__(
             PLUGIN_NAME,
             data_converter=pydantic_data_converter,
-            interceptors=[TaskSyncInterceptor(self.outbox)],
+            interceptors=[TaskSyncInterceptor(self.writer)],
             workflows=[SimpleTaskWorkflow, *self.registry.flows.values()],
             activities=activities,
             workflow_runner=_with_passthrough,
+            run_context=self._writer_running,
         )
+
+    @contextlib.asynccontextmanager
+    async def _writer_running(self) -> AsyncIterator[None]:
+        """The writer flushes while the worker (or replayer) runs, and drains when it stops."""
+        if self.writer is None:
+            yield
+            return
+        await self.writer.start()
+        try:
+            yield
+        finally:
+            await self.writer.close()
 
     def configure_worker(self, config: WorkerConfig) -> WorkerConfig:
         """Add durable tasks to the worker; refuse, before it polls, what could not work."""

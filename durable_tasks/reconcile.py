@@ -1,7 +1,9 @@
-"""The reconciler: repairs records whose workflow ended without running its code (guarantee 5).
+"""The reconciler: repairs records whose workflow ended without its final state (guarantee 5).
 
 Terminating a workflow, or its execution timeout firing, runs no workflow code, so the sync
-interceptor never writes the final state and the record would say RUNNING forever. The
+interceptor never writes the final state and the record would say RUNNING forever; and a worker
+that dies while PocketBase is down may take a closed workflow's final state with it (the sync
+writes it after the workflow closes, off Temporal's critical path). The
 reconciler compares each RUNNING record with its Temporal execution (the exact run in the
 record) and, when that run is closed, writes the final status it implies plus an error-log
 entry saying why. Writes go through the same guarded sync, so running it from several workers
@@ -13,6 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
@@ -53,7 +56,7 @@ async def reconcile(
             continue
         repairs.append(repair)
         if not dry_run:
-            await _apply(store, record, repair)
+            await _apply(temporal, store, record, repair)
             log.warning(
                 "task %s: %s; record set to %s", record.id, repair.reason, repair.new_status
             )
@@ -76,7 +79,7 @@ async def _check(temporal: Client, record: TaskRecord) -> Repair | None:
     return Repair(record.id, desc.status.name, new_status, reason)
 
 
-async def _apply(store: TaskStore, record: TaskRecord, repair: Repair) -> None:
+async def _apply(temporal: Client, store: TaskStore, record: TaskRecord, repair: Repair) -> None:
     now = datetime.now(UTC)
     error = None
     if repair.new_status != TaskStatus.SUCCESS:
@@ -89,7 +92,17 @@ async def _apply(store: TaskStore, record: TaskRecord, repair: Repair) -> None:
             message=f"{repair.reason} without finishing its task (repaired by the reconciler)",
             final=True,
         )
+    result: Any = None
+    if repair.new_status == TaskStatus.SUCCESS:  # the record's result is the workflow's
+        handle = temporal.get_workflow_handle(record.workflow_id, run_id=record.run_id or None)
+        result = await handle.result()
     await store.sync(
         record.id,
-        TaskPatch(run_id=record.run_id, status=repair.new_status, completed_at=now, error=error),
+        TaskPatch(
+            run_id=record.run_id,
+            status=repair.new_status,
+            completed_at=now,
+            error=error,
+            result=result,
+        ),
     )

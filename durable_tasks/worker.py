@@ -23,7 +23,7 @@ from durable_tasks.plugin import DurableTasksPlugin
 from durable_tasks.registry import DEFAULT_MODULES, ProcessorRegistry
 from durable_tasks.settings import Settings
 from durable_tasks.store import TaskStore
-from durable_tasks.sync import ProgressOutbox
+from durable_tasks.sync import SyncWriter
 
 log = logging.getLogger("durable_tasks.worker")
 
@@ -34,7 +34,7 @@ def build_worker(
     task_queue: str,
     store: TaskStore,
     registry: ProcessorRegistry,
-    outbox: ProgressOutbox | None = None,
+    writer: SyncWriter | None = None,
     **worker_options: Any,
 ) -> Worker:
     """A Temporal worker running every processor of `registry`, syncing to `store`.
@@ -42,7 +42,7 @@ def build_worker(
     `client` must use `pydantic_data_converter` (our clients do). Extra keyword arguments go to
     `temporalio.worker.Worker` (concurrency limits, graceful shutdown timeout, ...).
     """
-    plugin = DurableTasksPlugin(store, processors=registry, outbox=outbox)
+    plugin = DurableTasksPlugin(store, processors=registry, writer=writer)
     plugins = [plugin, *worker_options.pop("plugins", [])]
     return Worker(client, task_queue=task_queue, plugins=plugins, **worker_options)
 
@@ -74,7 +74,6 @@ async def run_worker(
         )
     client = await connect_temporal(settings, runtime=runtime)
     store = PocketBaseTaskStore.from_settings(settings)
-    outbox = ProgressOutbox(store)
     options: dict[str, Any] = {"graceful_shutdown_timeout": graceful_shutdown}
     if max_concurrent_activities:
         options["max_concurrent_activities"] = max_concurrent_activities
@@ -83,7 +82,6 @@ async def run_worker(
         task_queue=settings.task_queue,
         store=store,
         registry=registry,
-        outbox=outbox,
         **options,
     )
     log.info(
@@ -102,7 +100,6 @@ async def run_worker(
             )
     finally:
         repairing.cancel()
-        await outbox.close()
         await store.close()
 
 

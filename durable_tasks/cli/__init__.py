@@ -20,11 +20,15 @@ A `DurableTasksError` that escapes a handler is printed as one line,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import logging
+import os
 import pkgutil
 import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
+from typing import NoReturn
 
 from durable_tasks.errors import DurableTasksError
 
@@ -122,3 +126,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         # A command without its own signal handling was interrupted: no traceback, the usual code.
         return 130
+
+
+def console_main() -> NoReturn:
+    """The console script: `main`, then an exit that skips interpreter finalisation.
+
+    Temporal's core runtime keeps native threads that can abort a finalising interpreter
+    (`PyGILState_Release`, exit 134, sdk-python #300), turning a clean exit code into a crash.
+    Everything this process owns is closed by then, so logs and streams are flushed and the
+    process ends with the code `main` returned.
+    """
+    code = main()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)

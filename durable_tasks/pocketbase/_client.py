@@ -143,6 +143,14 @@ class PocketBaseClient:
                     renewed = True
                     self._drop_token()
                     continue
+                if exc.status == 404 and request.method == "GET" and not renewed:
+                    # PocketBase answers a read with a stale token as for an anonymous user: a
+                    # 404. A restarted server whose superuser was upserted again has rotated its
+                    # token key, so check the token (cheaply) before believing the 404.
+                    renewed = True
+                    if not self._token_valid():
+                        self._drop_token()
+                        continue
                 if not _is_transient(exc):
                     raise self._failure(exc, request) from None
                 request.maybe_sent = True
@@ -199,6 +207,18 @@ class PocketBaseClient:
                 raise StorePermanentError(hint) from None
             raise
         self._schema_check = None
+
+    def _token_valid(self) -> bool:
+        """Whether the server still accepts our token (an auth refresh, no password hashing)."""
+        with self._count_lock:
+            self.requests += 1
+        try:
+            self._client.collection("_superusers").auth_refresh()
+        except ClientResponseError as exc:
+            if exc.status in (400, 401, 403, 404):
+                return False
+            raise
+        return True
 
     def _drop_token(self) -> None:
         with self._auth_lock:

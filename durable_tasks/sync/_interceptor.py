@@ -1,18 +1,20 @@
 """`TaskSyncInterceptor`: keeps every task record true without a line of PocketBase in processors.
 
 Install it on the worker (`DurableTasksPlugin` does). Workflow side: for workflows that own a
-task (they implement the `TaskOwner` protocol), it claims the record at start (RUNNING, startedAt,
-workflowId, runId), attaches a `WorkflowTaskSync` as the workflow's `TaskStateSink` for
-progress, results and error entries, and writes SUCCESS, FAILED or CANCELLED at the end — all through local
-activities, so a replay never writes again. Workflows that own no task are never touched.
-Activity side: it binds the worker's progress outbox as the `ProgressSink`, so
-`ctx.report_progress` reaches the record, coalesced; and when the worker shuts down under a
-running attempt it fails that attempt as `WorkerShutdown` (retryable) rather than letting it
-look like the task's cancellation, so the attempt runs again on another worker.
+task (they implement the `TaskOwner` protocol) it attaches a `TaskStateSink`, claims the record
+at start (RUNNING, startedAt, workflowId, runId) and writes SUCCESS, FAILED or CANCELLED at the
+end; processors and the flow engine report progress, results and error entries in between.
+Workflows that own no task are never touched. Two sinks, chosen per run by the sync memo:
 
-Adding this interceptor to a worker whose workflows are already running would change their
-history, so the workflow side is gated by `workflow.patched(SYNC_PATCH_ID)`: executions that
-began without it carry on without it.
+- version 2 (`EmittingTaskSync`, every start by `TaskClient`): state goes to the worker's
+  batching `SyncWriter`; no command, no history event, nothing waits for PocketBase;
+- version 1 (`WorkflowTaskSync`, runs started by other means): local activities, gated by
+  `workflow.patched(SYNC_PATCH_ID)`, so histories from before either version replay unchanged.
+
+Activity side: it binds the writer as the `ProgressSink`, so `ctx.report_progress` reaches the
+record, coalesced; and when the worker shuts down under a running attempt it fails that attempt
+as `WorkerShutdown` (retryable) rather than letting it look like the task's cancellation, so the
+attempt runs again on another worker.
 """
 
 from __future__ import annotations
@@ -35,15 +37,18 @@ from temporalio.worker import (
 with workflow.unsafe.imports_passed_through():
     from durable_tasks._attempts import LoggedFailureError, is_cancellation
     from durable_tasks._reporting import (
+        SYNC_MEMO,
+        SYNC_VERSION,
         TaskOwner,
         attach_task_state,
         bind_progress_sink,
         unbind_progress_sink,
     )
     from durable_tasks.errorlog import facts_from_workflow_error, make_entry
-    from durable_tasks.models import ErrorLogEntry, TaskStatus
-    from durable_tasks.sync._outbox import ProgressOutbox
-    from durable_tasks.sync._writer import NewTask, WorkflowTaskSync
+    from durable_tasks.models import ErrorLogEntry, NewTask, TaskStatus
+    from durable_tasks.sync._batch_writer import SyncWriter
+    from durable_tasks.sync._emitter import EmittingTaskSync
+    from durable_tasks.sync._writer import WorkflowTaskSync
 
 SYNC_PATCH_ID = "durable-tasks-sync-v1"
 
@@ -51,25 +56,26 @@ SYNC_PATCH_ID = "durable-tasks-sync-v1"
 class TaskSyncInterceptor(Interceptor):
     """Worker interceptor syncing task state to the store (see the module docstring)."""
 
-    def __init__(self, outbox: ProgressOutbox | None = None) -> None:
-        self._outbox = outbox
+    def __init__(self, writer: SyncWriter | None = None) -> None:
+        self._writer = writer
 
     def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
-        return _ActivityInbound(next, self._outbox)
+        return _ActivityInbound(next, self._writer)
 
     def workflow_interceptor_class(
         self, input: WorkflowInterceptorClassInput
     ) -> type[WorkflowInboundInterceptor] | None:
-        return _WorkflowInbound
+        # The class Temporal instantiates per workflow, bound to this worker's writer.
+        return type("_WorkflowInbound", (_WorkflowInbound,), {"writer": self._writer})
 
 
 class _ActivityInbound(ActivityInboundInterceptor):
-    def __init__(self, next: ActivityInboundInterceptor, outbox: ProgressOutbox | None) -> None:
+    def __init__(self, next: ActivityInboundInterceptor, writer: SyncWriter | None) -> None:
         super().__init__(next)
-        self._outbox = outbox
+        self._writer = writer
 
     async def execute_activity(self, input: ExecuteActivityInput) -> Any:
-        token = bind_progress_sink(self._outbox)
+        token = bind_progress_sink(self._writer)
         try:
             return await super().execute_activity(input)
         except asyncio.CancelledError:
@@ -87,26 +93,46 @@ class _ActivityInbound(ActivityInboundInterceptor):
 
 
 class _WorkflowInbound(WorkflowInboundInterceptor):
+    writer: SyncWriter | None = None
+
     async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
         owner = input.type
         if not issubclass(owner, TaskOwner) or not input.args:
             return await super().execute_workflow(input)  # not ours: never touched
-        if not workflow.patched(SYNC_PATCH_ID):
-            return await super().execute_workflow(input)
-        identity = owner.durable_task_identity(input.args[0])
-        if identity is None:  # not even a task id: nothing to sync; the workflow fails alone
-            return await super().execute_workflow(input)
+        sync: EmittingTaskSync | WorkflowTaskSync
         info = workflow.info()
-        sync = WorkflowTaskSync(
-            task_id=identity.task_id, run_id=info.run_id, create=NewTask.of(identity)
+        current = self.writer is not None and (
+            workflow.memo_value(SYNC_MEMO, 0, type_hint=int) >= SYNC_VERSION
         )
-        attach_task_state(sync)
-        sync.update(
-            new_run=True,
-            status=TaskStatus.RUNNING,
-            workflow_id=info.workflow_id,
-            started_at=workflow.now(),
-        )
+        if current:
+            identity = owner.durable_task_identity(input.args[0])
+            if identity is None:  # not even a task id: nothing to sync; it fails alone
+                return await super().execute_workflow(input)
+            assert self.writer is not None
+            sync = EmittingTaskSync(
+                self.writer,
+                task_id=identity.task_id,
+                run_id=info.run_id,
+                create=NewTask.of(identity),
+            )
+            attach_task_state(sync)
+            sync.claim(workflow_id=info.workflow_id)
+        else:  # version 1: runs started by other means, and histories from before version 2
+            if not workflow.patched(SYNC_PATCH_ID):
+                return await super().execute_workflow(input)
+            identity = owner.durable_task_identity(input.args[0])
+            if identity is None:
+                return await super().execute_workflow(input)
+            sync = WorkflowTaskSync(
+                task_id=identity.task_id, run_id=info.run_id, create=NewTask.of(identity)
+            )
+            attach_task_state(sync)
+            sync.update(
+                new_run=True,
+                status=TaskStatus.RUNNING,
+                workflow_id=info.workflow_id,
+                started_at=workflow.now(),
+            )
         try:
             result = await super().execute_workflow(input)
         except BaseException as err:

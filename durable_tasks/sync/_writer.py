@@ -21,7 +21,7 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
@@ -32,9 +32,9 @@ with workflow.unsafe.imports_passed_through():
     from durable_tasks.models import (
         CamelModel,
         ErrorLogEntry,
+        NewTask,
         StepResult,
         StepStatus,
-        TaskIdentity,
         TaskPatch,
         TaskResult,
         TaskStatus,
@@ -51,19 +51,6 @@ _SYNC_RETRY = RetryPolicy(
     maximum_attempts=0,  # the store coming back is the only way out: never give up
     non_retryable_error_types=["StoreRejectedError"],
 )
-
-
-class NewTask(CamelModel):
-    """What the sync needs to create a missing record (a workflow started without our client)."""
-
-    workspace_id: str
-    type: str
-    input: Any = None
-
-    @classmethod
-    def of(cls, identity: TaskIdentity) -> NewTask:
-        """The record to create for a task of this identity."""
-        return cls(workspace_id=identity.workspace_id, type=identity.type, input=identity.input)
 
 
 class SyncTaskStateInput(CamelModel):
@@ -171,6 +158,8 @@ class WorkflowTaskSync:
         if progress is not None:
             self._pending["progress"] = max(progress, self._pending.get("progress", 0))
         if result is not UNSET:
+            # a snapshot: the caller goes on changing its own object (the flow's TaskResult)
+            result = result.model_copy(deep=True) if isinstance(result, BaseModel) else result
             self._pending["result"] = result
             self.last_result = result
         if attempts is not None:
@@ -185,22 +174,7 @@ class WorkflowTaskSync:
 
     async def completed_steps(self) -> dict[str, StepResult]:
         """The rerun cache, read from the record (a local activity: replays never read again)."""
-        try:
-            found: CompletedSteps = await workflow.execute_local_activity(
-                READ_STEPS_ACTIVITY_NAME,
-                self.task_id,
-                result_type=CompletedSteps,
-                start_to_close_timeout=timedelta(seconds=45),
-                retry_policy=_READ_RETRY,
-            )
-        except ActivityError as err:
-            workflow.logger.warning(
-                "task %s: could not read which steps completed; every step runs again: %s",
-                self.task_id,
-                err.cause or err,
-            )
-            return {}
-        return found.steps
+        return await read_completed_steps(self.task_id)
 
     async def finish(self, status: TaskStatus, *, result: Any = UNSET) -> None:
         """Write the final state and wait until every queued write has landed."""
@@ -249,3 +223,26 @@ class WorkflowTaskSync:
             workflow.logger.warning(
                 "task %s: write dropped, another run holds the record", self.task_id
             )
+
+
+async def read_completed_steps(task_id: str) -> dict[str, StepResult]:
+    """The rerun cache of a task, read from its record by the `read_completed_steps` activity.
+
+    Workflow code: a local activity, so a replay takes the answer from history.
+    """
+    try:
+        found: CompletedSteps = await workflow.execute_local_activity(
+            READ_STEPS_ACTIVITY_NAME,
+            task_id,
+            result_type=CompletedSteps,
+            start_to_close_timeout=timedelta(seconds=45),
+            retry_policy=_READ_RETRY,
+        )
+    except ActivityError as err:
+        workflow.logger.warning(
+            "task %s: could not read which steps completed; every step runs again: %s",
+            task_id,
+            err.cause or err,
+        )
+        return {}
+    return found.steps

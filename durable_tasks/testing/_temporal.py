@@ -24,7 +24,7 @@ from durable_tasks.client import TaskClient
 from durable_tasks.plugin import DurableTasksPlugin
 from durable_tasks.registry import ProcessorRegistry
 from durable_tasks.store import TaskStore
-from durable_tasks.sync import ProgressOutbox
+from durable_tasks.sync import SyncWriter
 
 
 @pytest_asyncio.fixture(scope="session")
@@ -73,7 +73,7 @@ async def running_worker(
     store: TaskStore,
     *processors: type[Any],
     task_queue: str | None = None,
-    outbox: ProgressOutbox | None = None,
+    writer: SyncWriter | None = None,
 ) -> AsyncIterator[TaskClient]:
     """Run a worker for `processors` and give a `TaskClient` on the same queue.
 
@@ -83,6 +83,6 @@ async def running_worker(
     """
     queue = task_queue or f"tq-{uuid.uuid4()}"
     registry = ProcessorRegistry.of(*processors)
-    plugin = DurableTasksPlugin(store, processors=registry, outbox=outbox)
+    plugin = DurableTasksPlugin(store, processors=registry, writer=writer)
     async with Worker(client, task_queue=queue, plugins=[plugin]):
         yield TaskClient(client, store, registry, task_queue=queue)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import pytest
@@ -13,6 +13,7 @@ from temporalio.client import Client
 from durable_tasks.client import TaskClient
 from durable_tasks.models import SyncOutcome, TaskPatch, TaskRecord, TaskStatus
 from durable_tasks.pocketbase import PocketBaseTaskStore
+from durable_tasks.store import SyncItem, SyncResult
 from durable_tasks.testing import running_worker
 from tests.support.flow_fixtures import (
     GATES,
@@ -40,6 +41,22 @@ class RecordingStore:
         if outcome.applied:
             self.applied.append(outcome.record)
         return outcome
+
+    async def sync_many(self, items: Sequence[SyncItem]) -> list[SyncResult]:
+        """One item at a time through `sync`, so every write's record is seen (the batch route
+        itself is covered by the store contract tests)."""
+        results = []
+        for item in items:
+            outcome = await self.sync(item.task_id, item.patch)
+            results.append(
+                SyncResult(
+                    task_id=item.task_id,
+                    applied=outcome.applied,
+                    reason=outcome.reason,
+                    seq=outcome.record.seq,
+                )
+            )
+        return results
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)

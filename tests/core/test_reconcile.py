@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import Client
 
@@ -12,6 +14,8 @@ from durable_tasks.models import SimpleJobData, TaskStatus
 from durable_tasks.pocketbase import PocketBaseTaskStore
 from durable_tasks.processor import BaseSimpleProcessor
 from durable_tasks.reconcile import reconcile
+from durable_tasks.store import SyncItem, SyncResult
+from durable_tasks.sync import SyncWriter
 from durable_tasks.testing import running_worker
 from tests.support.waiting import eventually
 
@@ -67,3 +71,44 @@ async def test_terminated_and_timed_out_workflows_are_repaired(
             assert record.completed_at is not None
             assert record.errors[-1].error_type == kind and record.errors[-1].final
         assert await reconcile(temporal_client, task_store) == []  # idempotent
+
+
+class Answer(BaseSimpleProcessor[SimpleJobData]):
+    name = "answer"
+
+    async def process(self, data: SimpleJobData, ctx: TaskContext) -> dict[str, int]:
+        return {"answer": 42}
+
+
+class LosesFinalStates:
+    """The real store, except that final states never arrive: a worker that died after its
+    workflow closed, with PocketBase down, before its writer could send the final state."""
+
+    def __init__(self, inner: PocketBaseTaskStore) -> None:
+        self.inner = inner
+
+    async def sync_many(self, items: Sequence[SyncItem]) -> list[SyncResult]:
+        kept = [i for i in items if i.patch.status is None or not i.patch.status.is_final]
+        await self.inner.sync_many(kept)
+        return [SyncResult(task_id=i.task_id, applied=True, reason="applied") for i in items]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+async def test_a_completed_workflow_whose_final_state_was_lost_is_repaired_with_its_result(
+    temporal_client: Client, task_store: PocketBaseTaskStore
+) -> None:
+    writer = SyncWriter(LosesFinalStates(task_store))  # type: ignore[arg-type]
+    async with running_worker(temporal_client, task_store, Answer, writer=writer) as tasks:
+        await tasks.start("answer", workspace_id="ws", task_id="lost-final")
+        assert await tasks.handle("lost-final").result() == {"answer": 42}
+        await eventually(lambda: _running(task_store, "lost-final"))
+    record = await task_store.get("lost-final")
+    assert record is not None and record.status == TaskStatus.RUNNING  # the final state was lost
+
+    repairs = await reconcile(temporal_client, task_store)
+    assert [(r.task_id, r.workflow_status) for r in repairs] == [("lost-final", "COMPLETED")]
+    record = await task_store.get("lost-final")
+    assert record is not None and record.status == TaskStatus.SUCCESS
+    assert record.result == {"answer": 42} and record.progress == 100

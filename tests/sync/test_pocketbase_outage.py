@@ -1,8 +1,9 @@
-"""Guarantee 4: nothing is lost when PocketBase is down.
+"""Guarantee 4: nothing is lost when PocketBase is down, and the work does not wait for it.
 
 A dedicated PocketBase (the session one is shared) is stopped while a task runs: the business
-work still completes, and once the server is back on the same port and data, the record reaches
-its correct final state with no operator action.
+work goes on and the workflow finishes while the server is still down (no state write sits on
+Temporal's critical path), and once the server is back on the same port and data, the record
+reaches its correct final state with no operator action.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from durable_tasks.models import SimpleJobData, TaskStatus
 from durable_tasks.pocketbase import PocketBaseTaskStore
 from durable_tasks.processor import BaseSimpleProcessor
 from durable_tasks.testing import running_worker
+from tests.support.flow_fixtures import RUNS, STORE, Sequential, gate
 from tests.support.waiting import eventually
 
 EMAIL, PASSWORD = "outage@example.com", "outage-password-123"
@@ -98,9 +100,10 @@ async def test_final_state_lands_after_pocketbase_comes_back(
             SIGNALS["pocketbase-down"].set()
             await eventually(lambda: _async(DONE_WORK == ["out1"]), what="the work to finish")
 
-            # The workflow holds on until its final state is written: it cannot be done yet.
-            desc = await tasks.handle("out1").describe()
-            assert desc.status is not None and desc.status.name == "RUNNING"
+            # The workflow does not wait for the store: it finishes while PocketBase is down.
+            assert await asyncio.wait_for(tasks.handle("out1").result(), 30) == {"work": "done"}
+            with pytest.raises(httpx.ConnectError):
+                httpx.get(f"{url}/api/health", timeout=2)
 
             server.start()  # same port, same data: no operator action beyond the server itself
             record = await asyncio.wait_for(tasks.wait("out1"), 90)
@@ -114,3 +117,38 @@ async def test_final_state_lands_after_pocketbase_comes_back(
 
 async def _async(value: bool) -> bool:
     return value
+
+
+async def test_flow_steps_and_retry_timers_go_on_while_pocketbase_is_down(
+    temporal_client: Client, server: _Server
+) -> None:
+    """A flow whose first step waits until PocketBase is gone, then a step that fails once (a
+    retry timer), then a last step: all of it runs and the workflow completes while the store is
+    down; every state — steps, the one error entry, SUCCESS — lands once it is back."""
+    RUNS.clear()
+    STORE.clear()
+    url = f"http://127.0.0.1:{server.port}"
+    store = PocketBaseTaskStore(url, EMAIL, PASSWORD, retry_for=0.5)
+    try:
+        async with running_worker(temporal_client, store, Sequential) as tasks:
+            data = {"block": ["fetch"], "failTimes": {"shrink": 1}}
+            await tasks.start("tf-sequential", workspace_id="ws", task_id="out2", input=data)
+            await asyncio.wait_for(gate("out2:fetch:started").wait(), 30)
+            server.stop()
+            with pytest.raises(httpx.ConnectError):
+                httpx.get(f"{url}/api/health", timeout=2)
+            gate("out2:fetch:release").set()
+
+            result = await asyncio.wait_for(tasks.handle("out2").result(), 30)
+            assert result["completedSteps"] == ["fetch", "shrink", "store"]
+            assert RUNS == {"out2:fetch": 1, "out2:shrink": 2, "out2:store": 1}
+            with pytest.raises(httpx.ConnectError):  # all of that while PocketBase was down
+                httpx.get(f"{url}/api/health", timeout=2)
+
+            server.start()
+            record = await asyncio.wait_for(tasks.wait("out2", settle=60), 90)
+    finally:
+        await store.close()
+    assert record.status == TaskStatus.SUCCESS and record.progress == 100
+    assert record.result["completedSteps"] == ["fetch", "shrink", "store"]
+    assert [(e.step, e.attempt, e.final) for e in record.errors] == [("shrink", 1, False)]
