@@ -1,8 +1,12 @@
 """`TaskClient`: start, inspect, cancel and rerun tasks from Python (the CLI uses it too).
 
-Starting a task validates its data against the processor's model before anything else happens,
-creates the PocketBase record (`PENDING`) if there is none, and starts the workflow
-`task-<taskId>`. Temporal's workflow-id uniqueness makes a duplicate start harmless and *visible*:
+Every entry checks its arguments before anything else happens, so a bad one is an
+`InvalidInputError` naming the field, never a traceback from deep inside Temporal or PocketBase:
+ids and the type by the rule of `durable_tasks.ids`, job data by the limits of
+`durable_tasks.limits` (JSON, size, depth, and a round trip through the worker's converter) and
+then against the processor's model. Starting a task then
+creates the PocketBase record (`PENDING`, secret fields masked) if there is none, and starts the
+workflow `task-<taskId>` with the job data as given. Temporal's workflow-id uniqueness makes a duplicate start harmless and *visible*:
 a running task is attached to ("already running"), a finished one is reported ("already
 finished") and only rerun when asked (`rerun`), unlike BullMQ's silent jobId dedup.
 """
@@ -11,9 +15,8 @@ from __future__ import annotations
 
 import secrets
 import string
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any
 
 from temporalio.client import (
     Client,
@@ -21,20 +24,22 @@ from temporalio.client import (
     WorkflowHandle,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.runtime import Runtime
-from temporalio.service import RPCError, RPCStatusCode, TLSConfig
+from temporalio.service import RPCError, RPCStatusCode
 
+from durable_tasks._connect import connect_temporal
 from durable_tasks._job_data import join_job_data, split_job_data
+from durable_tasks._outcomes import StartOutcome, TaskView
+from durable_tasks._redact import MASK, has_secrets
 from durable_tasks._simple_workflow import SimpleTaskInput, SimpleTaskWorkflow
 from durable_tasks.errors import (
     InvalidInputError,
     TaskAlreadyExistsError,
     TaskNotFoundError,
 )
+from durable_tasks.ids import check_task_id, check_type_name, check_workspace_id
+from durable_tasks.limits import check_json_input, check_round_trip
 from durable_tasks.models import (
-    ParentJobData,
     StepStatus,
     TaskRecord,
     TaskResult,
@@ -42,8 +47,16 @@ from durable_tasks.models import (
     validate_model,
 )
 from durable_tasks.registry import ProcessorRegistry
-from durable_tasks.settings import Settings
 from durable_tasks.store import TaskStore
+
+__all__ = [
+    "StartOutcome",
+    "TaskClient",
+    "TaskView",
+    "connect_temporal",
+    "new_task_id",
+    "workflow_id_for",
+]
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 
@@ -56,58 +69,6 @@ def workflow_id_for(task_id: str) -> str:
 def new_task_id() -> str:
     """A PocketBase-style id: 15 lowercase letters and digits."""
     return "".join(secrets.choice(_ID_ALPHABET) for _ in range(15))
-
-
-async def connect_temporal(settings: Settings, *, runtime: Runtime | None = None) -> Client:
-    """A Temporal client with the pydantic converter, TLS or API key as the settings say.
-
-    `runtime` carries telemetry (the worker's `--metrics` builds one); default: the SDK's.
-    """
-    tls: TLSConfig | bool = False
-    if settings.temporal_tls_cert and settings.temporal_tls_key:
-        tls = TLSConfig(
-            client_cert=settings.temporal_tls_cert.read_bytes(),
-            client_private_key=settings.temporal_tls_key.read_bytes(),
-        )
-    elif settings.temporal_api_key:
-        tls = True
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
-        tls=tls,
-        api_key=settings.temporal_api_key,
-        runtime=runtime,
-    )
-
-
-@dataclass(frozen=True)
-class StartOutcome:
-    """What a start did: `started`, or found the task `already running` / `already finished`."""
-
-    task_id: str
-    workflow_id: str
-    outcome: Literal["started", "already running", "already finished"]
-    status: TaskStatus | None = None
-
-    @property
-    def message(self) -> str:
-        """A one-line summary for people."""
-        if self.outcome == "already finished":
-            return (
-                f"task {self.task_id} already finished ({self.status}); "
-                f"use `durable-tasks rerun {self.task_id}` to run it again"
-            )
-        return f"task {self.task_id} {self.outcome} (workflow {self.workflow_id})"
-
-
-@dataclass(frozen=True)
-class TaskView:
-    """A task as `status` shows it: the record, and the live TaskResult of a running flow."""
-
-    record: TaskRecord
-    live: TaskResult | None
-    workflow_status: str | None
 
 
 class TaskClient:
@@ -150,11 +111,15 @@ class TaskClient:
         `timeout` bounds the whole task (all attempts); when it fires the reconciler marks the
         record FAILED.
         """
-        if input is not None and not isinstance(input, dict):
-            raise InvalidInputError("invalid job data: input: expected a JSON object")
-        task_id = task_id or new_task_id()
-        config = split_job_data(input or {})[1]
-        data = self.validate(type, join_job_data(task_id, workspace_id, config))
+        type = check_type_name(type)
+        workspace_id = check_workspace_id(workspace_id)
+        task_id = new_task_id() if task_id is None else check_task_id(task_id)
+        if timeout is not None and not (isinstance(timeout, timedelta) and timeout > timedelta()):
+            raise InvalidInputError("invalid timeout: expected a positive datetime.timedelta")
+        config = split_job_data(check_json_input({} if input is None else input))[1]
+        job = join_job_data(task_id, workspace_id, config)
+        self.validate(type, job)
+        arg = self._workflow_arg(type, job)
         existing = await self._existing(task_id)
         if existing is not None:
             return existing
@@ -162,7 +127,10 @@ class TaskClient:
         if record is None:
             try:
                 await self.store.create(
-                    task_id=task_id, workspace_id=workspace_id, type=type, input=config
+                    task_id=task_id,
+                    workspace_id=workspace_id,
+                    type=type,
+                    input=self.registry.redact_input(type, config),
                 )
             except TaskAlreadyExistsError:
                 record = await self.store.get(task_id)
@@ -171,11 +139,11 @@ class TaskClient:
                 f"invalid job data: taskId: task {task_id} already exists as a "
                 f"{record.type!r} task of workspace {record.workspace_id!r}"
             )
-        return await self._start_workflow(type, task_id, data, reuse=False, timeout=timeout)
+        return await self._start_workflow(type, task_id, arg, reuse=False, timeout=timeout)
 
     async def rerun(self, task_id: str) -> StartOutcome:
         """Run a finished task again; a flow keeps its completed steps and skips them."""
-        record = await self._record(task_id)
+        record = await self._record(check_task_id(task_id))
         if not record.status.is_final:
             raise TaskAlreadyExistsError(
                 task_id,
@@ -183,19 +151,23 @@ class TaskClient:
                 f"task {task_id} is {record.status}; only a finished task can be rerun",
             )
         config = record.input if isinstance(record.input, dict) else {}
-        data = self.validate(record.type, join_job_data(task_id, record.workspace_id, config))
-        if isinstance(data, ParentJobData) and isinstance(record.result, dict):
+        if has_secrets(self.registry.input_model(record.type)):
+            config = await self._given_config(task_id)  # the record keeps secrets masked
+        job = join_job_data(task_id, record.workspace_id, config)
+        self.validate(record.type, job)
+        if record.type in self.registry.flows and isinstance(record.result, dict):
             previous = TaskResult.model_validate(record.result)
-            data.step_results = {
-                name: step
+            job["stepResults"] = {
+                name: step.model_dump(mode="json")
                 for name, step in previous.steps.items()
                 if step.status == StepStatus.COMPLETED
             }
-        return await self._start_workflow(record.type, task_id, data, reuse=True)
+        arg = self._workflow_arg(record.type, job)
+        return await self._start_workflow(record.type, task_id, arg, reuse=True)
 
     async def cancel(self, task_id: str) -> bool:
         """Ask a running task to stop; False if it was not running."""
-        handle = self.handle(task_id)
+        handle = self.handle(check_task_id(task_id))
         try:
             desc = await handle.describe()
         except RPCError as err:
@@ -209,6 +181,7 @@ class TaskClient:
 
     async def wait(self, task_id: str) -> TaskRecord:
         """Wait until the task's workflow closes, then return its (final) record."""
+        check_task_id(task_id)
         try:
             await self.handle(task_id).result()
         except Exception:  # the record says how it failed; the caller reads the status
@@ -217,7 +190,7 @@ class TaskClient:
 
     async def status(self, task_id: str) -> TaskView:
         """The record, plus the live TaskResult when the task is a running flow."""
-        record = await self._record(task_id)
+        record = await self._record(check_task_id(task_id))
         live: TaskResult | None = None
         wf_status: str | None = None
         handle = self.handle(task_id)
@@ -260,17 +233,36 @@ class TaskClient:
         record = await self.store.get(task_id)
         return StartOutcome(task_id, wid, "already finished", record.status if record else None)
 
+    def _workflow_arg(self, type: str, job: dict[str, Any]) -> Any:
+        """What the task's workflow is started with: the job data as given (secret fields
+        included: the processor needs them), checked to round-trip through the converter."""
+        if self.registry.kind_of(type) == "simple":
+            options = self.registry.simple[type].options()
+            arg: Any = SimpleTaskInput(type=type, data=job, options=options)
+        else:
+            arg = job
+        check_round_trip(arg)
+        return arg
+
+    async def _given_config(self, task_id: str) -> dict[str, Any]:
+        """The configuration the last run was started with, secrets included, read back from
+        its history (the record keeps them masked)."""
+        async for event in self.handle(task_id).fetch_history_events():
+            payloads = event.workflow_execution_started_event_attributes.input.payloads
+            decoded = await self.temporal.data_converter.decode(payloads, [dict[str, Any]])
+            raw = decoded[0] if decoded else {}
+            data = raw.get("data", raw) if "options" in raw else raw
+            return split_job_data(data)[1]
+        raise InvalidInputError(
+            f"invalid taskId: task {task_id} has secret fields the record keeps as {MASK} and "
+            "its history is gone; start a new task with them"
+        )
+
     async def _start_workflow(
-        self, type: str, task_id: str, data: Any, *, reuse: bool, timeout: timedelta | None = None
+        self, type: str, task_id: str, arg: Any, *, reuse: bool, timeout: timedelta | None = None
     ) -> StartOutcome:
         wid = workflow_id_for(task_id)
-        if self.registry.kind_of(type) == "simple":
-            processor = self.registry.simple[type]
-            workflow: Any = SimpleTaskWorkflow.run
-            job = data.model_dump(mode="json")
-            arg: Any = SimpleTaskInput(type=type, data=job, options=processor.options())
-        else:
-            workflow, arg = type, data
+        workflow: Any = SimpleTaskWorkflow.run if isinstance(arg, SimpleTaskInput) else type
         try:
             self._handles[task_id] = await self.temporal.start_workflow(
                 workflow,

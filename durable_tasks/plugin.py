@@ -75,7 +75,9 @@ class DurableTasksPlugin(SimplePlugin):
         self.outbox = outbox if outbox is not None or store is None else ProgressOutbox(store)
         activities: list[Any] = list(self.registry.activities())
         if store is not None:
-            activities.append(SyncActivities(store).sync_task_state)
+            activities.append(
+                SyncActivities(store, redact=self.registry.redact_input).sync_task_state
+            )
         super().__init__(
             PLUGIN_NAME,
             data_converter=pydantic_data_converter,
