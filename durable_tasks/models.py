@@ -271,5 +271,5 @@ def describe_validation_error(exc: ValidationError, *, what: str = "job data") -
     parts = []
     for err in exc.errors(include_url=False):
         field = ".".join(str(p) for p in err["loc"]) or "(root)"
-        parts.append(f"{field}: {err['msg'].removeprefix('Value error, ')}")
+        parts.append(f"{field}: {err['msg']}")
     return f"invalid {what}: " + "; ".join(parts)

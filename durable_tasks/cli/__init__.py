@@ -25,10 +25,11 @@ import pkgutil
 import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
+from typing import NoReturn
 
 from durable_tasks.errors import DurableTasksError
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "build_parser", "console_main", "main"]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -122,3 +123,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         # A command without its own signal handling was interrupted: no traceback, the usual code.
         return 130
+
+
+def console_main() -> NoReturn:
+    """The `durable-tasks` console script (and `python -m durable_tasks.cli`): `main`, then exit
+    without interpreter finalization.
+
+    Temporal's core runtime can abort the interpreter while it finalizes after a failed
+    connection ("Fatal Python error: PyGILState_Release", exit 134; sdk-python #300), which
+    would turn a clean one-line error with exit 2 into a crash. Everything the command wrote is
+    flushed first; nothing else needs the interpreter's teardown.
+    """
+    import logging
+    import os
+
+    try:
+        code = main()
+    except SystemExit as exc:  # argparse's usage errors and --help
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+        if not isinstance(exc.code, int | None):
+            print(exc.code, file=sys.stderr)
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can be said
+            pass
+    os._exit(code)
