@@ -49,7 +49,11 @@ def add_import_option(parser: argparse.ArgumentParser) -> None:
 
 
 def add_task_id(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("task_id", metavar="TASK_ID", help="the task's id (its record id)")
+    parser.add_argument(
+        "task_id",
+        metavar="TASK_ID",
+        help="the task's id (its record id): lowercase letters, digits, - and _",
+    )
 
 
 def check_task_arg(args: argparse.Namespace) -> None:
