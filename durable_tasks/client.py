@@ -92,7 +92,7 @@ class TaskClient:
 
     def validate(self, type: str, data: dict[str, Any]) -> Any:
         """The job data validated against the processor's model (raises, naming the field)."""
-        if self.registry.kind_of(type) == "simple":
+        if self.registry.kind_of(check_type_name(type)) == "simple":
             return self.registry.simple[type].validate(data)
         flow = self.registry.flows[type]
         return validate_model(flow.input_model, data)
@@ -209,7 +209,7 @@ class TaskClient:
 
     def handle(self, task_id: str) -> WorkflowHandle[Any, Any]:
         """The Temporal handle of the task's workflow."""
-        cached = self._handles.get(task_id)
+        cached = self._handles.get(check_task_id(task_id))
         return cached or self.temporal.get_workflow_handle(workflow_id_for(task_id))
 
     # -- internals --------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from durable_tasks.processor import BaseSimpleProcessor
 from durable_tasks.registry import ProcessorRegistry
 from durable_tasks.testing import running_worker
 from tests.core.test_ids_and_limits import nested
+from tests.support.flow_fixtures import SecretFlow
 
 
 class Keep(BaseSimpleProcessor[SimpleJobData]):
@@ -178,3 +179,15 @@ async def test_secret_fields_stay_out_of_the_record_error_log_and_logs(
     assert created is not None and created.input == {"user": "ada", "password": MASK}
     assert "hunter2" not in caplog.text
     assert "logging in ada" in caplog.text  # the log line was written, masked
+
+
+async def test_a_flows_steps_get_its_secret_and_the_record_does_not(
+    temporal_client: Client, task_store: PocketBaseTaskStore
+) -> None:
+    async with running_worker(temporal_client, task_store, SecretFlow) as tasks:
+        job = {"user": "ada", "password": "hunter2"}
+        await tasks.start("tf-secret", workspace_id="ws", task_id="secret-flow", input=job)
+        record = await tasks.wait("secret-flow")
+    assert record.status == TaskStatus.SUCCESS, record.error_log
+    assert record.result["steps"]["check"]["data"] is True
+    assert record.input == {"user": "ada", "password": MASK}
