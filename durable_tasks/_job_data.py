@@ -28,8 +28,26 @@ _M = TypeVar("_M", bound=BaseModel)
 
 ID_FIELDS = frozenset({"taskId", "workspaceId"})
 """The JSON names of the ids every job carries."""
-NOT_CONFIG = ID_FIELDS | {"stepResults"}
+FRAMEWORK_FIELDS = frozenset({"stepResults"})
+"""Execution state the framework owns: refused in job data on every path (client, CLI, a raw
+workflow start), so it can never be forged; the rerun cache comes from the task's record."""
+NOT_CONFIG = ID_FIELDS | FRAMEWORK_FIELDS
 """What is never part of a job's configuration (the record's `input`)."""
+
+
+def refuse_framework_fields(raw: Mapping[str, Any]) -> None:
+    """`InvalidInputError` naming the first framework-owned field that job data sets.
+
+    An empty value sets nothing and passes: workflows started before this rule carried
+    `"stepResults": {}` in their input, and they must replay and finish as they began.
+    """
+    for name in sorted(FRAMEWORK_FIELDS & raw.keys()):
+        if raw[name] in (None, {}, []):
+            continue
+        raise InvalidInputError(
+            f"invalid job data: {name}: is execution state owned by durable-tasks and cannot "
+            "be set through job data (a rerun takes its cache from the task's own record)"
+        )
 
 
 def split_job_data(

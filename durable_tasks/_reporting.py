@@ -21,12 +21,20 @@ from typing import Any, Protocol, runtime_checkable
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from durable_tasks.models import ErrorLogEntry, TaskIdentity, TaskStatus
+    from durable_tasks.models import ErrorLogEntry, StepResult, TaskIdentity, TaskStatus
 
 UNSET: Any = object()
 """Marks "no new result" in `TaskStateSink.update` (None is a valid result)."""
 
 _SINK_ATTR = "_durable_tasks_state_sink"
+
+RERUN_MEMO = "durable-tasks-rerun"
+"""Workflow memo set by `TaskClient.rerun`: the flow reads its step cache from its own record.
+
+Only the *fact* of a rerun travels with the start, never the cache itself: whoever starts a
+workflow can at most make a flow reread what its record already says, so execution state can
+never be forged through a start.
+"""
 
 
 class TaskStateSink(Protocol):
@@ -45,6 +53,10 @@ class TaskStateSink(Protocol):
 
     def log_error(self, entry: ErrorLogEntry) -> None:
         """Queue one error-log entry; every entry must land."""
+        ...
+
+    async def completed_steps(self) -> dict[str, StepResult]:
+        """The steps the task's record says completed in earlier runs (the rerun cache)."""
         ...
 
 

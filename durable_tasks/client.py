@@ -28,9 +28,10 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from durable_tasks._connect import connect_temporal
-from durable_tasks._job_data import join_job_data, split_job_data
+from durable_tasks._job_data import join_job_data, refuse_framework_fields, split_job_data
 from durable_tasks._outcomes import StartOutcome, TaskView
 from durable_tasks._redact import MASK, has_secrets
+from durable_tasks._reporting import RERUN_MEMO
 from durable_tasks._simple_workflow import SimpleTaskInput, SimpleTaskWorkflow
 from durable_tasks.errors import (
     InvalidInputError,
@@ -40,7 +41,6 @@ from durable_tasks.errors import (
 from durable_tasks.ids import check_task_id, check_type_name, check_workspace_id
 from durable_tasks.limits import check_json_input, check_round_trip
 from durable_tasks.models import (
-    StepStatus,
     TaskRecord,
     TaskResult,
     TaskStatus,
@@ -116,7 +116,9 @@ class TaskClient:
         task_id = new_task_id() if task_id is None else check_task_id(task_id)
         if timeout is not None and not (isinstance(timeout, timedelta) and timeout > timedelta()):
             raise InvalidInputError("invalid timeout: expected a positive datetime.timedelta")
-        config = split_job_data(check_json_input({} if input is None else input))[1]
+        given = check_json_input({} if input is None else input)
+        refuse_framework_fields(given)
+        config = split_job_data(given)[1]
         job = join_job_data(task_id, workspace_id, config)
         self.validate(type, job)
         arg = self._workflow_arg(type, job)
@@ -142,7 +144,11 @@ class TaskClient:
         return await self._start_workflow(type, task_id, arg, reuse=False, timeout=timeout)
 
     async def rerun(self, task_id: str) -> StartOutcome:
-        """Run a finished task again; a flow keeps its completed steps and skips them."""
+        """Run a finished task again; a flow keeps its completed steps and skips them.
+
+        The start only says "this is a rerun" (a memo); the flow reads which steps completed
+        from its own record, so no caller can hand a flow a forged cache.
+        """
         record = await self._record(check_task_id(task_id))
         if not record.status.is_final:
             raise TaskAlreadyExistsError(
@@ -155,15 +161,10 @@ class TaskClient:
             config = await self._given_config(task_id)  # the record keeps secrets masked
         job = join_job_data(task_id, record.workspace_id, config)
         self.validate(record.type, job)
-        if record.type in self.registry.flows and isinstance(record.result, dict):
-            previous = TaskResult.model_validate(record.result)
-            job["stepResults"] = {
-                name: step.model_dump(mode="json")
-                for name, step in previous.steps.items()
-                if step.status == StepStatus.COMPLETED
-            }
         arg = self._workflow_arg(record.type, job)
-        return await self._start_workflow(record.type, task_id, arg, reuse=True)
+        return await self._start_workflow(
+            record.type, task_id, arg, reuse=True, memo={RERUN_MEMO: True}
+        )
 
     async def cancel(self, task_id: str) -> bool:
         """Ask a running task to stop; False if it was not running."""
@@ -259,7 +260,14 @@ class TaskClient:
         )
 
     async def _start_workflow(
-        self, type: str, task_id: str, arg: Any, *, reuse: bool, timeout: timedelta | None = None
+        self,
+        type: str,
+        task_id: str,
+        arg: Any,
+        *,
+        reuse: bool,
+        timeout: timedelta | None = None,
+        memo: dict[str, Any] | None = None,
     ) -> StartOutcome:
         wid = workflow_id_for(task_id)
         workflow: Any = SimpleTaskWorkflow.run if isinstance(arg, SimpleTaskInput) else type
@@ -276,6 +284,7 @@ class TaskClient:
                 ),
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
                 execution_timeout=timeout,
+                memo=memo,
             )
         except WorkflowAlreadyStartedError:
             existing = await self._existing(task_id)

@@ -31,9 +31,15 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from durable_tasks._flow_engine import FlowRun
     from durable_tasks._flow_graph import FailurePolicy, Step, resolve_dependencies
-    from durable_tasks._job_data import task_identity, validate_in_workflow
-    from durable_tasks.errors import ConfigurationError
-    from durable_tasks.models import ParentJobData, TaskIdentity, TaskResult
+    from durable_tasks._job_data import (
+        InvalidJobDataError,
+        refuse_framework_fields,
+        task_identity,
+        validate_in_workflow,
+    )
+    from durable_tasks._reporting import RERUN_MEMO, current_task_state
+    from durable_tasks.errors import ConfigurationError, InvalidInputError
+    from durable_tasks.models import ParentJobData, StepResult, TaskIdentity, TaskResult
 
 __all__ = [
     "BaseFlowProcessor",
@@ -63,7 +69,13 @@ class BaseFlowProcessor(Generic[DataT]):
 
         `data` may be raw JSON: it is validated here, and invalid data fails the flow at once.
         """
+        if isinstance(data, dict):
+            try:
+                refuse_framework_fields(data)
+            except InvalidInputError as err:
+                raise InvalidJobDataError(str(err)) from None
         job = validate_in_workflow(self.input_model, data)
+        job.step_results = await _rerun_cache()
         self._flow_run = FlowRun(self.steps, job, hooks=self)
         return await self._flow_run.execute()
 
@@ -99,6 +111,14 @@ class BaseFlowProcessor(Generic[DataT]):
     def validate_steps(cls) -> None:
         """Refuse unknown or cyclic dependencies and duplicate names, before anything runs."""
         resolve_dependencies(cls.steps)
+
+
+async def _rerun_cache() -> dict[str, StepResult]:
+    """The completed steps of earlier runs, read from the record, when this run is a rerun."""
+    sink = current_task_state()
+    if sink is None or not workflow.memo_value(RERUN_MEMO, False, type_hint=bool):
+        return {}
+    return await sink.completed_steps()
 
 
 def flow_processor(name: str) -> Callable[[_C], _C]:

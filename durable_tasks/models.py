@@ -116,7 +116,11 @@ class StepResult(CamelModel):
 
 
 class ParentJobData(JobData):
-    """Data of a flow job. `step_results` is a cache: completed steps found there are not rerun."""
+    """Data of a flow job. `step_results` is a cache: completed steps found there are not rerun.
+
+    The cache is the framework's, never the caller's: job data carrying `stepResults` is refused
+    on every path; on a rerun the flow fills it from the task's own record.
+    """
 
     step_results: dict[str, StepResult] = Field(default_factory=dict)
 

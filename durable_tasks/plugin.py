@@ -75,9 +75,8 @@ class DurableTasksPlugin(SimplePlugin):
         self.outbox = outbox if outbox is not None or store is None else ProgressOutbox(store)
         activities: list[Any] = list(self.registry.activities())
         if store is not None:
-            activities.append(
-                SyncActivities(store, redact=self.registry.redact_input).sync_task_state
-            )
+            sync = SyncActivities(store, redact=self.registry.redact_input)
+            activities.extend([sync.sync_task_state, sync.read_completed_steps])
         super().__init__(
             PLUGIN_NAME,
             data_converter=pydantic_data_converter,

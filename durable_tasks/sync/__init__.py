@@ -16,7 +16,9 @@ Install all of it with one object, `durable_tasks.DurableTasksPlugin`.
 from durable_tasks.sync._interceptor import SYNC_PATCH_ID, TaskSyncInterceptor
 from durable_tasks.sync._outbox import ProgressOutbox
 from durable_tasks.sync._writer import (
+    READ_STEPS_ACTIVITY_NAME,
     SYNC_ACTIVITY_NAME,
+    CompletedSteps,
     NewTask,
     SyncActivities,
     SyncTaskStateInput,
@@ -25,7 +27,9 @@ from durable_tasks.sync._writer import (
 )
 
 __all__ = [
+    "READ_STEPS_ACTIVITY_NAME",
     "SYNC_ACTIVITY_NAME",
+    "CompletedSteps",
     "SYNC_PATCH_ID",
     "NewTask",
     "ProgressOutbox",

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
@@ -33,13 +33,17 @@ with workflow.unsafe.imports_passed_through():
     from durable_tasks.models import (
         CamelModel,
         ErrorLogEntry,
+        StepResult,
+        StepStatus,
         TaskIdentity,
         TaskPatch,
+        TaskResult,
         TaskStatus,
     )
     from durable_tasks.store import TaskStore
 
 SYNC_ACTIVITY_NAME = "durable-tasks.sync-task-state"
+READ_STEPS_ACTIVITY_NAME = "durable-tasks.read-completed-steps"
 
 _SYNC_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -79,6 +83,20 @@ class SyncTaskStateResult(CamelModel):
     seq: int = Field(ge=0)
 
 
+_READ_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=10),
+    maximum_attempts=5,  # then the rerun runs every step again: slower, never wrong
+)
+
+
+class CompletedSteps(CamelModel):
+    """The rerun cache read from a record: its completed steps (recorded in history)."""
+
+    steps: dict[str, StepResult] = Field(default_factory=dict)
+
+
 class SyncActivities:
     """The I/O half of the sync, registered on the worker with the store it writes to."""
 
@@ -110,6 +128,19 @@ class SyncActivities:
         return SyncTaskStateResult(
             applied=outcome.applied, reason=outcome.reason, seq=outcome.record.seq
         )
+
+    @activity.defn(name=READ_STEPS_ACTIVITY_NAME)
+    async def read_completed_steps(self, task_id: str) -> CompletedSteps:
+        """The steps the record's own result says completed (nothing if it holds no flow)."""
+        record = await self._store.get(task_id)
+        if record is None or not isinstance(record.result, dict):
+            return CompletedSteps()
+        try:
+            previous = TaskResult.model_validate(record.result)
+        except ValidationError:  # a simple task's result: no steps to keep
+            return CompletedSteps()
+        done = {n: s for n, s in previous.steps.items() if s.status == StepStatus.COMPLETED}
+        return CompletedSteps(steps=done)
 
 
 class WorkflowTaskSync:
@@ -157,6 +188,25 @@ class WorkflowTaskSync:
         """Queue one error-log entry; every entry is written."""
         self._errors.append(entry)
         self._ensure_running()
+
+    async def completed_steps(self) -> dict[str, StepResult]:
+        """The rerun cache, read from the record (a local activity: replays never read again)."""
+        try:
+            found: CompletedSteps = await workflow.execute_local_activity(
+                READ_STEPS_ACTIVITY_NAME,
+                self.task_id,
+                result_type=CompletedSteps,
+                start_to_close_timeout=timedelta(seconds=45),
+                retry_policy=_READ_RETRY,
+            )
+        except ActivityError as err:
+            workflow.logger.warning(
+                "task %s: could not read which steps completed; every step runs again: %s",
+                self.task_id,
+                err.cause or err,
+            )
+            return {}
+        return found.steps
 
     async def finish(self, status: TaskStatus, *, result: Any = UNSET) -> None:
         """Write the final state and wait until every queued write has landed."""
