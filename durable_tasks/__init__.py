@@ -8,7 +8,9 @@ The package, by folder:
 
 - here, flat: the core — processors and steps (`processor`, `steps`, `flow`, `context`), the
   models, the retry loop and flow engine (`_attempts`, `_flow_engine`), the typed seam the sync
-  listens on (`_reporting`), the client, the worker and `DurableTasksPlugin`;
+  listens on (`_reporting`), the client, the worker and `DurableTasksPlugin`; `ids` and
+  `limits` hold the one rule for task and workspace ids and the limits on job data that every
+  entry (client, CLI, job-data models) checks;
 - `sync/`: the interceptor, the worker-wide batching writer and the workflow-side syncs;
 - `pocketbase/`: the task store, media store and realtime source on PocketBase (the only
   package that imports the PocketBase SDK);

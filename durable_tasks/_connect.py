@@ -1,5 +1,9 @@
-"""Connecting to Temporal the way every durable-tasks client and worker must: pydantic converter,
-TLS or an API key as the settings say."""
+"""Connecting to Temporal from the settings, with the pydantic converter every task needs.
+
+A server that cannot be reached is a `ConfigurationError` naming TEMPORAL_ADDRESS, so the CLI,
+the worker and `durable-tasks dev` all answer it with the same one line (exit 2) instead of the
+SDK's `RuntimeError` traceback.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,15 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
+from durable_tasks.errors import ConfigurationError
 from durable_tasks.settings import Settings
-
-__all__ = ["connect_temporal"]
 
 
 async def connect_temporal(settings: Settings, *, runtime: Runtime | None = None) -> Client:
     """A Temporal client with the pydantic converter, TLS or API key as the settings say.
 
     `runtime` carries telemetry (the worker's `--metrics` builds one); default: the SDK's.
+    Raises `ConfigurationError` when the server cannot be reached.
     """
     tls: TLSConfig | bool = False
     if settings.temporal_tls_cert and settings.temporal_tls_key:
@@ -26,11 +30,17 @@ async def connect_temporal(settings: Settings, *, runtime: Runtime | None = None
         )
     elif settings.temporal_api_key:
         tls = True
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
-        tls=tls,
-        api_key=settings.temporal_api_key,
-        runtime=runtime,
-    )
+    try:
+        return await Client.connect(
+            settings.temporal_address,
+            namespace=settings.temporal_namespace,
+            data_converter=pydantic_data_converter,
+            tls=tls,
+            api_key=settings.temporal_api_key,
+            runtime=runtime,
+        )
+    except RuntimeError as err:  # the SDK's "Failed client connect: ..."
+        raise ConfigurationError(
+            f"cannot reach Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS): "
+            f"{err}. Is the server running (durable-tasks dev starts one)?"
+        ) from None

@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretBytes, SecretStr
+from pydantic_core import to_jsonable_python
 from temporalio.exceptions import ApplicationError
 
 from durable_tasks.errors import InvalidInputError
@@ -52,8 +53,12 @@ def refuse_framework_fields(raw: Mapping[str, Any]) -> None:
 def split_job_data(
     raw: Mapping[str, Any] | BaseModel,
 ) -> tuple[tuple[str, str] | None, dict[str, Any]]:
-    """`((taskId, workspaceId) or None when they are missing or invalid, configuration)`."""
-    data = raw.model_dump(mode="json") if isinstance(raw, BaseModel) else dict(raw)
+    """`((taskId, workspaceId) or None when they are missing or invalid, configuration)`.
+
+    A model's secret fields come out in clear: the configuration goes on to the steps, which
+    need the values (the record masks them, see `durable_tasks._redact`).
+    """
+    data = _revealed_dump(raw) if isinstance(raw, BaseModel) else dict(raw)
     config = {k: v for k, v in data.items() if k not in NOT_CONFIG}
     try:
         ids = JobData.model_validate(
@@ -62,6 +67,24 @@ def split_job_data(
     except ValueError:
         return None, config
     return (ids.task_id, ids.workspace_id), config
+
+
+def _revealed_dump(model: BaseModel) -> dict[str, Any]:
+    """`model` as JSON data with `SecretStr`/`SecretBytes` values in clear, not masked."""
+
+    def reveal(value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            return value.get_secret_value()
+        if isinstance(value, SecretBytes):
+            return value.get_secret_value().decode("utf-8", "replace")
+        if isinstance(value, dict):
+            return {key: reveal(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [reveal(item) for item in value]
+        return value
+
+    revealed: dict[str, Any] = to_jsonable_python(reveal(model.model_dump(mode="python")))
+    return revealed
 
 
 def join_job_data(task_id: str, workspace_id: str, config: Mapping[str, Any]) -> dict[str, Any]:

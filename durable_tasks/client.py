@@ -1,8 +1,12 @@
 """`TaskClient`: start, inspect, cancel and rerun tasks from Python (the CLI uses it too).
 
-Starting a task validates its data against the processor's model before anything else happens,
-creates the PocketBase record (`PENDING`) if there is none, and starts the workflow
-`task-<taskId>`. Temporal's workflow-id uniqueness makes a duplicate start harmless and *visible*:
+Every entry checks its arguments before anything else happens, so a bad one is an
+`InvalidInputError` naming the field, never a traceback from deep inside Temporal or PocketBase:
+ids and the type by the rule of `durable_tasks.ids`, job data by the limits of
+`durable_tasks.limits` (JSON, size, depth, and a round trip through the worker's converter) and
+then against the processor's model. Starting a task then
+creates the PocketBase record (`PENDING`, secret fields masked) if there is none, and starts the
+workflow `task-<taskId>` with the job data as given. Temporal's workflow-id uniqueness makes a duplicate start harmless and *visible*:
 a running task is attached to ("already running"), a finished one is reported ("already
 finished") and only rerun when asked (`rerun`), unlike BullMQ's silent jobId dedup.
 """
@@ -10,12 +14,9 @@ finished") and only rerun when asked (`rerun`), unlike BullMQ's silent jobId ded
 from __future__ import annotations
 
 import asyncio
-import secrets
-import string
 import time
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any
 
 from temporalio.client import (
     Client,
@@ -31,8 +32,10 @@ from temporalio.exceptions import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from durable_tasks._connect import connect_temporal as connect_temporal  # re-exported
+from durable_tasks._connect import connect_temporal
 from durable_tasks._job_data import join_job_data, refuse_framework_fields, split_job_data
+from durable_tasks._outcomes import StartOutcome, TaskView
+from durable_tasks._redact import given_config, has_secrets
 from durable_tasks._reporting import RERUN_MEMO, SYNC_MEMO, SYNC_VERSION
 from durable_tasks._simple_workflow import SimpleTaskInput, SimpleTaskWorkflow
 from durable_tasks.errors import (
@@ -40,6 +43,14 @@ from durable_tasks.errors import (
     TaskAlreadyExistsError,
     TaskNotFoundError,
 )
+from durable_tasks.ids import (
+    check_task_id,
+    check_type_name,
+    check_workspace_id,
+    new_task_id,
+    workflow_id_for,
+)
+from durable_tasks.limits import check_json_input, check_round_trip
 from durable_tasks.models import (
     TaskRecord,
     TaskResult,
@@ -49,46 +60,14 @@ from durable_tasks.models import (
 from durable_tasks.registry import ProcessorRegistry
 from durable_tasks.store import TaskStore
 
-_ID_ALPHABET = string.ascii_lowercase + string.digits
-
-
-def workflow_id_for(task_id: str) -> str:
-    """The Temporal workflow id of a task."""
-    return f"task-{task_id}"
-
-
-def new_task_id() -> str:
-    """A PocketBase-style id: 15 lowercase letters and digits."""
-    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(15))
-
-
-@dataclass(frozen=True)
-class StartOutcome:
-    """What a start did: `started`, or found the task `already running` / `already finished`."""
-
-    task_id: str
-    workflow_id: str
-    outcome: Literal["started", "already running", "already finished"]
-    status: TaskStatus | None = None
-
-    @property
-    def message(self) -> str:
-        """A one-line summary for people."""
-        if self.outcome == "already finished":
-            return (
-                f"task {self.task_id} already finished ({self.status}); "
-                f"use `durable-tasks rerun {self.task_id}` to run it again"
-            )
-        return f"task {self.task_id} {self.outcome} (workflow {self.workflow_id})"
-
-
-@dataclass(frozen=True)
-class TaskView:
-    """A task as `status` shows it: the record, and the live TaskResult of a running flow."""
-
-    record: TaskRecord
-    live: TaskResult | None
-    workflow_status: str | None
+__all__ = [
+    "StartOutcome",
+    "TaskClient",
+    "TaskView",
+    "connect_temporal",
+    "new_task_id",
+    "workflow_id_for",
+]
 
 
 class TaskClient:
@@ -112,7 +91,7 @@ class TaskClient:
 
     def validate(self, type: str, data: dict[str, Any]) -> Any:
         """The job data validated against the processor's model (raises, naming the field)."""
-        if self.registry.kind_of(type) == "simple":
+        if self.registry.kind_of(check_type_name(type)) == "simple":
             return self.registry.simple[type].validate(data)
         flow = self.registry.flows[type]
         return validate_model(flow.input_model, data)
@@ -131,17 +110,25 @@ class TaskClient:
         `timeout` bounds the whole task (all attempts); when it fires the reconciler marks the
         record FAILED.
         """
-        if input is not None and not isinstance(input, dict):
-            raise InvalidInputError("invalid job data: input: expected a JSON object")
-        task_id = task_id or new_task_id()
-        refuse_framework_fields(input or {})
-        config = split_job_data(input or {})[1]
-        data = self.validate(type, join_job_data(task_id, workspace_id, config))
+        type = check_type_name(type)
+        workspace_id = check_workspace_id(workspace_id)
+        task_id = new_task_id() if task_id is None else check_task_id(task_id)
+        if timeout is not None and not (isinstance(timeout, timedelta) and timeout > timedelta()):
+            raise InvalidInputError("invalid timeout: expected a positive datetime.timedelta")
+        given = check_json_input({} if input is None else input)
+        refuse_framework_fields(given)
+        config = split_job_data(given)[1]
+        job = join_job_data(task_id, workspace_id, config)
+        self.validate(type, job)
+        arg = self._workflow_arg(type, job)
         # The common case first, one request each: create the record, start the workflow. A
         # taken id or a running workflow is found out by the refusal, not by asking first.
         try:
             await self.store.create(
-                task_id=task_id, workspace_id=workspace_id, type=type, input=config
+                task_id=task_id,
+                workspace_id=workspace_id,
+                type=type,
+                input=self.registry.redact_input(type, config),
             )
         except TaskAlreadyExistsError:
             record = await self.store.get(task_id)
@@ -150,7 +137,7 @@ class TaskClient:
                     f"invalid job data: taskId: task {task_id} already exists as a "
                     f"{record.type!r} task of workspace {record.workspace_id!r}"
                 ) from None
-        return await self._start_workflow(type, task_id, data, reuse=False, timeout=timeout)
+        return await self._start_workflow(type, task_id, arg, reuse=False, timeout=timeout)
 
     async def rerun(self, task_id: str) -> StartOutcome:
         """Run a finished task again; a flow keeps its completed steps and skips them.
@@ -158,7 +145,7 @@ class TaskClient:
         The start only says "this is a rerun" (a memo); the flow reads which steps completed
         from its own record, so no caller can hand a flow a forged cache.
         """
-        record = await self._record(task_id)
+        record = await self._record(check_task_id(task_id))
         if not record.status.is_final:
             raise TaskAlreadyExistsError(
                 task_id,
@@ -166,14 +153,20 @@ class TaskClient:
                 f"task {task_id} is {record.status}; only a finished task can be rerun",
             )
         config = record.input if isinstance(record.input, dict) else {}
-        data = self.validate(record.type, join_job_data(task_id, record.workspace_id, config))
+        if has_secrets(self.registry.input_model(record.type)):
+            config = await given_config(
+                self.handle(task_id), self.temporal.data_converter, task_id
+            )  # the record keeps secrets masked
+        job = join_job_data(task_id, record.workspace_id, config)
+        self.validate(record.type, job)
+        arg = self._workflow_arg(record.type, job)
         return await self._start_workflow(
-            record.type, task_id, data, reuse=True, memo={RERUN_MEMO: True}
+            record.type, task_id, arg, reuse=True, memo={RERUN_MEMO: True}
         )
 
     async def cancel(self, task_id: str) -> bool:
         """Ask a running task to stop; False if it was not running."""
-        handle = self.handle(task_id)
+        handle = self.handle(check_task_id(task_id))
         try:
             desc = await handle.describe()
         except RPCError as err:
@@ -193,6 +186,7 @@ class TaskClient:
         (PocketBase may be down); a run that ended without running its code (terminated, timed
         out) gets no final write, and its record is returned as it is.
         """
+        check_task_id(task_id)
         closed_by_code = True
         try:
             await self.handle(task_id).result()
@@ -212,7 +206,7 @@ class TaskClient:
 
     async def status(self, task_id: str) -> TaskView:
         """The record, plus the live TaskResult when the task is a running flow."""
-        record = await self._record(task_id)
+        record = await self._record(check_task_id(task_id))
         live: TaskResult | None = None
         wf_status: str | None = None
         handle = self.handle(task_id)
@@ -231,7 +225,7 @@ class TaskClient:
 
     def handle(self, task_id: str) -> WorkflowHandle[Any, Any]:
         """The Temporal handle of the task's workflow."""
-        cached = self._handles.get(task_id)
+        cached = self._handles.get(check_task_id(task_id))
         return cached or self.temporal.get_workflow_handle(workflow_id_for(task_id))
 
     # -- internals --------------------------------------------------------------------------
@@ -255,24 +249,29 @@ class TaskClient:
         record = await self.store.get(task_id)
         return StartOutcome(task_id, wid, "already finished", record.status if record else None)
 
+    def _workflow_arg(self, type: str, job: dict[str, Any]) -> Any:
+        """What the task's workflow is started with: the job data as given (secret fields
+        included: the processor needs them), checked to round-trip through the converter."""
+        if self.registry.kind_of(type) == "simple":
+            options = self.registry.simple[type].options()
+            arg: Any = SimpleTaskInput(type=type, data=job, options=options)
+        else:
+            arg = job
+        check_round_trip(arg)
+        return arg
+
     async def _start_workflow(
         self,
         type: str,
         task_id: str,
-        data: Any,
+        arg: Any,
         *,
         reuse: bool,
         timeout: timedelta | None = None,
         memo: dict[str, Any] | None = None,
     ) -> StartOutcome:
         wid = workflow_id_for(task_id)
-        if self.registry.kind_of(type) == "simple":
-            processor = self.registry.simple[type]
-            workflow: Any = SimpleTaskWorkflow.run
-            job = data.model_dump(mode="json")
-            arg: Any = SimpleTaskInput(type=type, data=job, options=processor.options())
-        else:
-            workflow, arg = type, data
+        workflow: Any = SimpleTaskWorkflow.run if isinstance(arg, SimpleTaskInput) else type
         try:
             self._handles[task_id] = await self.temporal.start_workflow(
                 workflow,

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from durable_tasks.errors import InvalidInputError
+from durable_tasks.ids import task_id_problem, workspace_id_problem
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -32,13 +33,37 @@ class CamelModel(BaseModel):
     )
 
 
+def _valid_task_id(value: str) -> str:
+    problem = task_id_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+def _valid_workspace_id(value: str) -> str:
+    problem = workspace_id_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+TaskId = Annotated[str, AfterValidator(_valid_task_id)]
+"""A task id under the one rule of `durable_tasks.ids`."""
+WorkspaceId = Annotated[str, AfterValidator(_valid_workspace_id)]
+"""A workspace id under the rule of `durable_tasks.ids` (never blank)."""
+
+
 class JobData(CamelModel):
-    """What every job carries: which task, in which workspace. Configuration only."""
+    """What every job carries: which task, in which workspace. Configuration only.
+
+    Both ids follow `durable_tasks.ids`, so job data from any path (client, CLI, a raw workflow
+    start) is held to the same rule as the client's arguments.
+    """
 
     model_config = ConfigDict(extra="allow")
 
-    task_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
-    workspace_id: str = Field(min_length=1, max_length=64)
+    task_id: TaskId
+    workspace_id: WorkspaceId
 
 
 class SimpleJobData(JobData):

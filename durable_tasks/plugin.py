@@ -77,7 +77,7 @@ class DurableTasksPlugin(SimplePlugin):
         self.writer = writer if writer is not None or store is None else SyncWriter(store)
         activities: list[Any] = list(self.registry.activities())
         if store is not None:
-            sync = SyncActivities(store)
+            sync = SyncActivities(store, redact=self.registry.redact_input)
             activities.extend([sync.sync_task_state, sync.read_completed_steps])
         super().__init__(
             PLUGIN_NAME,

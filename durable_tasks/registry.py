@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+from pydantic import BaseModel
+
+from durable_tasks._redact import redact_secrets
 from durable_tasks.errors import ConfigurationError, UnknownTaskTypeError
 from durable_tasks.processor import BaseSimpleProcessor
 
@@ -82,6 +85,20 @@ class ProcessorRegistry:
             return "flow"
         known = ", ".join(self.names) or "none (is the worker importing your modules?)"
         raise UnknownTaskTypeError(f"unknown task type {name!r}; known types: {known}")
+
+    def input_model(self, name: str) -> type[BaseModel]:
+        """The job-data model of task type `name` (`UnknownTaskTypeError` if unknown)."""
+        if self.kind_of(name) == "simple":
+            return self.simple[name].input_model
+        model: type[BaseModel] = self.flows[name].input_model
+        return model
+
+    def redact_input(self, name: str, config: Any) -> Any:
+        """`config` as a record may keep it: the type's secret fields masked (see `_redact`);
+        unchanged for a type this registry does not know."""
+        if name not in self.simple and name not in self.flows:
+            return config
+        return redact_secrets(self.input_model(name), config)
 
     def activities(self) -> list[Callable[..., Any]]:
         """Every activity a worker must register: simple processors and flow steps."""

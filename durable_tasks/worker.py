@@ -59,8 +59,10 @@ async def run_worker(
 ) -> None:
     """Run a worker for `settings.task_queue` until `stop` is set (or forever).
 
-    Besides the worker it runs the reconciler every `reconcile_every`, so records of
-    terminated or timed-out workflows are repaired with no operator action. With
+    It first connects to Temporal and logs in to PocketBase: a `ConfigurationError` or
+    `StoreError` (the same one-line errors the CLI gives) means nothing was polled. Besides the
+    worker it runs the reconciler every `reconcile_every`, so records of terminated or
+    timed-out workflows are repaired with no operator action. With
     `metrics_address` (`host:port`) the Temporal runtime serves Prometheus metrics there.
     """
     from durable_tasks.client import connect_temporal
@@ -72,8 +74,16 @@ async def run_worker(
         runtime = Runtime(
             telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=metrics_address))
         )
+    # Both servers are checked before anything polls: wrong credentials or an unreachable
+    # server stop the worker with the CLI's one-line error instead of letting it take tasks
+    # whose every state write is refused and retried forever.
     client = await connect_temporal(settings, runtime=runtime)
     store = PocketBaseTaskStore.from_settings(settings)
+    try:
+        await store.check()
+    except BaseException:
+        await store.close()
+        raise
     options: dict[str, Any] = {"graceful_shutdown_timeout": graceful_shutdown}
     if max_concurrent_activities:
         options["max_concurrent_activities"] = max_concurrent_activities

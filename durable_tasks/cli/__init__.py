@@ -20,7 +20,6 @@ A `DurableTasksError` that escapes a handler is printed as one line,
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
 import logging
 import os
@@ -32,7 +31,7 @@ from typing import NoReturn
 
 from durable_tasks.errors import DurableTasksError
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "build_parser", "main"]
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "build_parser", "console_main", "main"]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -129,16 +128,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def console_main() -> NoReturn:
-    """The console script: `main`, then an exit that skips interpreter finalisation.
+    """The `durable-tasks` console script (and `python -m durable_tasks.cli`): `main`, then exit
+    without interpreter finalization.
 
-    Temporal's core runtime keeps native threads that can abort a finalising interpreter
-    (`PyGILState_Release`, exit 134, sdk-python #300), turning a clean exit code into a crash.
-    Everything this process owns is closed by then, so logs and streams are flushed and the
-    process ends with the code `main` returned.
+    Temporal's core runtime can abort the interpreter while it finalizes after a failed
+    connection ("Fatal Python error: PyGILState_Release", exit 134; sdk-python #300), which
+    would turn a clean one-line error with exit 2 into a crash. Everything the command wrote is
+    flushed first; nothing else needs the interpreter's teardown.
     """
-    code = main()
+
+    try:
+        code = main()
+    except SystemExit as exc:  # argparse's usage errors and --help
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+        if not isinstance(exc.code, int | None):
+            print(exc.code, file=sys.stderr)
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
+        try:
             stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can be said
+            pass
     os._exit(code)

@@ -49,7 +49,18 @@ def add_import_option(parser: argparse.ArgumentParser) -> None:
 
 
 def add_task_id(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("task_id", metavar="TASK_ID", help="the task's id (its record id)")
+    parser.add_argument(
+        "task_id",
+        metavar="TASK_ID",
+        help="the task's id (its record id): lowercase letters, digits, - and _",
+    )
+
+
+def check_task_arg(args: argparse.Namespace) -> None:
+    """Refuse a malformed TASK_ID before connecting anywhere (one line, exit 2)."""
+    from durable_tasks.ids import check_task_id
+
+    check_task_id(args.task_id)
 
 
 def positive_int(text: str) -> int:
@@ -73,27 +84,69 @@ def positive_float(text: str) -> float:
 
 
 def parse_input(text: str) -> dict[str, Any]:
-    """The `--input` JSON object (or `@FILE` holding one), or an error naming `--input`."""
+    """The `--input` JSON object (or `@FILE` holding one), or an error naming `--input`.
+
+    Everything a file or an argument can hold is answered in one line: unreadable or not
+    UTF-8, too large, not JSON (`NaN` and `Infinity` included), nested too deep, or outside the
+    limits of `durable_tasks.limits`, which the client checks again.
+    """
+    from durable_tasks.limits import check_json_input
+
     source = "--input"
     if text.startswith("@"):
         source = f"--input {text}"
-        try:
-            with open(text[1:], encoding="utf-8") as file:
-                text = file.read()
-        except OSError as err:
-            raise InvalidInputError(f"{source}: cannot read the file: {err.strerror}") from None
+        text = _read_input_file(text[1:], source)
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_not_json)
+    except InvalidInputError as err:
+        raise InvalidInputError(f"{source}: {err}") from None
     except json.JSONDecodeError as err:
         raise InvalidInputError(
             f"{source}: not valid JSON ({err.msg} at line {err.lineno} column {err.colno}); "
             """pass a JSON object, e.g. --input '{"to": "ada@example.com"}'"""
         ) from None
+    except RecursionError:
+        raise InvalidInputError(f"{source}: nested too deep to read") from None
+    except ValueError as err:  # e.g. an integer with more digits than Python converts
+        raise InvalidInputError(f"{source}: not valid JSON ({err})") from None
     if not isinstance(value, dict):
         raise InvalidInputError(
             f"{source}: expected a JSON object ({{...}}), got {_json_kind(value)}"
         )
-    return value
+    try:
+        return check_json_input(value)
+    except InvalidInputError as err:
+        raise InvalidInputError(f"{source}: {err}") from None
+
+
+def _read_input_file(path: str, source: str) -> str:
+    """The text of an `--input @FILE`, read no further than a file could usefully go."""
+    from durable_tasks.limits import MAX_INPUT_BYTES
+
+    limit = 4 * MAX_INPUT_BYTES  # pretty-printed JSON is larger than what is sent
+    try:
+        with open(path, "rb") as file:
+            raw = file.read(limit + 1)
+    except OSError as err:
+        raise InvalidInputError(f"{source}: cannot read the file: {err.strerror}") from None
+    except ValueError as err:  # a path with a NUL byte
+        raise InvalidInputError(f"{source}: cannot read the file: {err}") from None
+    if len(raw) > limit:
+        raise InvalidInputError(
+            f"{source}: the file is larger than {limit} bytes; job data is at most "
+            f"{MAX_INPUT_BYTES} bytes of JSON: pass a reference to large data instead"
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise InvalidInputError(
+            f"{source}: not UTF-8 text (byte {raw[err.start]:#04x} at offset {err.start}); "
+            "save the file as UTF-8"
+        ) from None
+
+
+def _not_json(constant: str) -> Any:
+    raise InvalidInputError(f"{constant} is not a JSON number")
 
 
 def _json_kind(value: Any) -> str:
@@ -150,13 +203,7 @@ async def task_client(settings: Settings, imports: list[str]) -> AsyncIterator[T
     registry = ProcessorRegistry.discover([*DEFAULT_MODULES, *imports])
     store = open_store(settings)  # before connecting: a missing credential fails fast
     try:
-        try:
-            temporal = await connect_temporal(settings)
-        except RuntimeError as err:  # the SDK's "Failed client connect: ..."
-            raise ConfigurationError(
-                f"cannot reach Temporal at {settings.temporal_address} (TEMPORAL_ADDRESS): "
-                f"{err}. Is the server running (durable-tasks dev starts one)?"
-            ) from None
+        temporal = await connect_temporal(settings)  # unreachable: ConfigurationError, 1 line
         try:
             yield TaskClient(temporal, store, registry, task_queue=settings.task_queue)
         except UnknownTaskTypeError as err:

@@ -14,6 +14,7 @@ from durable_tasks.cli._common import (
     SETTINGS_HELP,
     add_import_option,
     add_task_id,
+    check_task_arg,
     load,
     open_store,
     positive_int,
@@ -103,6 +104,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def _status(args: argparse.Namespace) -> int:
+    check_task_arg(args)
     return run(_status_async(args))
 
 
@@ -144,6 +146,10 @@ async def _query_live(client: TaskClient, task_id: str, type: str) -> TaskResult
 
 
 def _list(args: argparse.Namespace) -> int:
+    if args.workspace is not None:
+        from durable_tasks.ids import check_workspace_id
+
+        check_workspace_id(args.workspace)
     return run(_list_async(args))
 
 

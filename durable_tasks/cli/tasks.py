@@ -16,6 +16,7 @@ from durable_tasks.cli._common import (
     SETTINGS_HELP,
     add_import_option,
     add_task_id,
+    check_task_arg,
     exit_code_for,
     final_line,
     load,
@@ -113,8 +114,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         "--task-id",
         default=None,
         metavar="ID",
-        help="the task id (letters, digits, - and _; default: a new random id); starting the "
-        "same id twice never runs the task twice",
+        help="the task id: 1-64 lowercase letters, digits, - and _, starting with a letter or "
+        "digit (default: a new random id); starting the same id twice never runs the task twice",
     )
     _wait_option(start, "wait until the task ends")
     add_import_option(start)
@@ -149,7 +150,14 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def _start(args: argparse.Namespace) -> int:
-    data = parse_input(args.input)  # before anything else: a typo costs no connection
+    from durable_tasks.ids import check_task_id, check_type_name, check_workspace_id
+
+    # Before anything else: a typo costs no connection.
+    check_type_name(args.type)
+    check_workspace_id(args.workspace)
+    if args.task_id is not None:  # `--task-id ""` is an error, not "generate one"
+        check_task_id(args.task_id)
+    data = parse_input(args.input)
     return run(_start_async(args, data))
 
 
@@ -170,6 +178,7 @@ async def _start_async(args: argparse.Namespace, data: dict[str, Any]) -> int:
 
 
 def _cancel(args: argparse.Namespace) -> int:
+    check_task_arg(args)
     return run(_cancel_async(args))
 
 
@@ -195,6 +204,7 @@ async def _cancel_async(args: argparse.Namespace) -> int:
 
 
 def _rerun(args: argparse.Namespace) -> int:
+    check_task_arg(args)
     return run(_rerun_async(args))
 
 

@@ -18,6 +18,7 @@ from durable_tasks.cli._common import (
     EXIT_FAILED,
     SETTINGS_HELP,
     add_task_id,
+    check_task_arg,
     exit_code_for,
     final_line,
     load,
@@ -89,6 +90,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def _watch(args: argparse.Namespace) -> int:
+    check_task_arg(args)
     return run(_watch_async(args))
 
 

@@ -24,8 +24,9 @@ TEMPORAL_ADDRESS and runs the flow processors (workflows) and simple processors 
 knows, writing every task's state to PocketBase (POCKETBASE_URL, as POCKETBASE_ADMIN_EMAIL).
 
 The worker knows the processors in the `workflows` and `activities` packages, plus those defined
-in the modules given with --import. SIGINT or SIGTERM stops it gracefully: it stops polling and
-lets running activities finish.
+in the modules given with --import. Before it polls, it connects to Temporal and logs in to
+PocketBase: a wrong setting ends it at once with one line and exit 2. SIGINT or SIGTERM stops it
+gracefully: it stops polling and lets running activities finish.
 """
 
 _EPILOG = """\

@@ -80,7 +80,7 @@ async def _reachable(settings: Settings) -> bool:
         if not healthy:
             return False
         await asyncio.wait_for(connect_temporal(settings), 3.0)
-    except (httpx.HTTPError, OSError, RuntimeError, TimeoutError):
+    except (httpx.HTTPError, OSError, ConfigurationError, TimeoutError):
         return False
     return True
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote
 
+from durable_tasks.errors import InvalidInputError
 from durable_tasks.models import TaskRecord
 
 TASKS = "tasks"
@@ -25,6 +27,16 @@ def filter_literal(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+_RECORD_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+"""What the `tasks` collection's id field accepts (pb_migrations/): a superset of the task-id
+rule of `durable_tasks.ids`, so records made before that rule stay reachable."""
+
+
 def path_id(record_id: str) -> str:
-    """A record id as one URL path segment (`..` or `/` can never change the path)."""
+    """A record id as one URL path segment, quoted; an id no record can have (`.`, `..`, `/`,
+    empty) is refused naming `taskId`, since `..` would name the collection itself."""
+    if not isinstance(record_id, str) or not _RECORD_ID.fullmatch(record_id):
+        raise InvalidInputError(
+            f"invalid taskId: {ascii(record_id)[:80]} is not a PocketBase record id"
+        )
     return quote(record_id, safe="")

@@ -71,6 +71,17 @@ class PocketBaseTaskStore:
         email, password = settings.require_pocketbase_credentials()
         return cls(settings.pocketbase_url, email, password, **options)
 
+    async def check(self) -> None:
+        """Log in and find the `tasks` collection now, or raise the error every later request
+        would: `StorePermanentError` for refused credentials or a missing schema,
+        `StoreUnavailableError` once PocketBase stayed unreachable for the retry budget. The
+        worker calls it before it polls, so wrong settings stop it at once."""
+        request = Request("GET", f"/api/collections/{TASKS}", "find the tasks collection")
+        try:
+            await self.client.send(request)
+        except NotFound:
+            raise StorePermanentError(_MIGRATIONS_HINT) from None
+
     async def create(self, *, task_id: str, workspace_id: str, type: str, input: Any) -> TaskRecord:
         try:
             json_input = to_jsonable_python(input)

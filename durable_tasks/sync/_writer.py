@@ -18,6 +18,7 @@ All of this is deterministic workflow code: time from `workflow.now()`, waiting 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -86,8 +87,13 @@ class CompletedSteps(CamelModel):
 class SyncActivities:
     """The I/O half of the sync, registered on the worker with the store it writes to."""
 
-    def __init__(self, store: TaskStore) -> None:
+    def __init__(
+        self, store: TaskStore, *, redact: Callable[[str, Any], Any] | None = None
+    ) -> None:
+        """`redact(type, input)` masks the type's secret fields in a record created here (a
+        workflow started without our client); the worker passes its registry's."""
         self._store = store
+        self._redact = redact or (lambda _type, input: input)
 
     @activity.defn(name=SYNC_ACTIVITY_NAME)
     async def sync_task_state(self, input: SyncTaskStateInput) -> SyncTaskStateResult:
@@ -103,7 +109,7 @@ class SyncActivities:
                 task_id=input.task_id,
                 workspace_id=input.create.workspace_id,
                 type=input.create.type,
-                input=input.create.input,
+                input=self._redact(input.create.type, input.create.input),
             )
             outcome = await self._store.sync(input.task_id, input.patch)
         return SyncTaskStateResult(

@@ -22,6 +22,7 @@ from durable_tasks.dev import (
     start_pocketbase,
 )
 from durable_tasks.errors import (
+    InvalidInputError,
     StorePermanentError,
     StoreRejectedError,
     StoreUnavailableError,
@@ -226,3 +227,37 @@ async def test_racing_creates_of_one_id_only_ever_say_already_exists(
         unexpected = [o for o in unexpected if not isinstance(o, TaskAlreadyExistsError)]
         assert unexpected == [], f"round {round_}: {unexpected[0]!r}"
         assert any(not isinstance(o, BaseException) for o in outcomes)
+
+
+async def test_check_answers_what_the_worker_must_know_before_polling(
+    task_store: PocketBaseTaskStore,
+    pocketbase_server: PocketBaseServer,
+    bare_server: PocketBaseProcess,
+) -> None:
+    """`check()` passes on a good server and raises what every later request would."""
+    await task_store.check()
+    wrong = PocketBaseTaskStore(pocketbase_server.url, pocketbase_server.admin_email, "wrong-pw")
+    unreachable = PocketBaseTaskStore(f"http://127.0.0.1:{free_port()}", *ADMIN, retry_for=0.3)
+    no_schema = PocketBaseTaskStore(bare_server.url, *ADMIN)
+    try:
+        with pytest.raises(StorePermanentError, match="refused the superuser credentials"):
+            await wrong.check()
+        with pytest.raises(StoreUnavailableError, match="POCKETBASE_URL"):
+            await unreachable.check()
+        with pytest.raises(StorePermanentError, match="pb_migrations"):
+            await no_schema.check()
+    finally:
+        for store in (wrong, unreachable, no_schema):
+            await store.close()
+
+
+@pytest.mark.parametrize("record_id", ["..", ".", "a/b", "", "a b", "%2e%2e"])
+async def test_an_id_no_record_can_have_never_reaches_a_url(
+    task_store: PocketBaseTaskStore, record_id: str
+) -> None:
+    """Even below the client's id rule: `..` must not turn a record URL into the collection's."""
+    with pytest.raises(InvalidInputError, match="^invalid taskId: "):
+        await task_store.get(record_id)
+    with pytest.raises(InvalidInputError, match="^invalid taskId: "):
+        await task_store.sync(record_id, TaskPatch(run_id="r"))
+    assert await task_store.list() == []

@@ -19,16 +19,20 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 
 from durable_tasks.client import TaskClient
+from durable_tasks.context import TaskContext
 from durable_tasks.dev import free_port, start_smtp_sink
 from durable_tasks.models import TaskStatus
 from durable_tasks.pocketbase import PocketBaseTaskStore
+from durable_tasks.processor import BaseSimpleProcessor
 from durable_tasks.registry import ProcessorRegistry
-from durable_tasks.testing import running_worker
+from durable_tasks.testing import PocketBaseServer, running_worker
 from tests.support.cli import clean_env, console_script
 from tests.support.waiting import wait_until
 
@@ -57,6 +61,7 @@ def snippets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "myapp" / "__init__.py").write_text("")
     (tmp_path / "myapp" / "processors.py").write_text(_python_block("class ResizeImage"))
     (tmp_path / "readme_plugin.py").write_text(_python_block("def my_worker"))
+    (tmp_path / "readme_secrets.py").write_text(_python_block("class FetchData"))
     monkeypatch.syspath_prepend(str(tmp_path))
     return tmp_path
 
@@ -118,6 +123,47 @@ async def test_readme_client_snippet_sends_the_email(
             status = await client_snippet.send_welcome(tasks)
         assert status == TaskStatus.SUCCESS
         assert len(sink.messages()) == 1
+
+
+async def test_readme_client_snippet_connects_from_the_settings(
+    snippets: Path,
+    temporal_client: Client,
+    pocketbase_server: PocketBaseServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`connect()` as written: the imports it shows and the settings it reads are enough."""
+    client_snippet = importlib.import_module("readme_client")
+    monkeypatch.setenv("TEMPORAL_ADDRESS", temporal_client.service_client.config.target_host)
+    monkeypatch.setenv("POCKETBASE_URL", pocketbase_server.url)
+    monkeypatch.setenv("POCKETBASE_ADMIN_EMAIL", pocketbase_server.admin_email)
+    monkeypatch.setenv("POCKETBASE_ADMIN_PASSWORD", pocketbase_server.admin_password)
+    tasks = await client_snippet.connect()
+    try:
+        assert "send-email" in tasks.registry.names
+        assert await tasks.store.get("no-such-task") is None  # logged in to the real PocketBase
+        await tasks.temporal.workflow_service.get_system_info(GetSystemInfoRequest())
+    finally:
+        await tasks.store.close()
+
+
+async def test_readme_secret_snippet_keeps_the_token_out_of_the_record(
+    snippets: Path, temporal_client: Client, task_store: PocketBaseTaskStore
+) -> None:
+    secrets_snippet = importlib.import_module("readme_secrets")
+
+    class Fetch(BaseSimpleProcessor[Any]):
+        name = "readme-fetch"
+        input_model = secrets_snippet.FetchData
+
+        async def process(self, data: Any, ctx: TaskContext) -> bool:
+            return bool(data.api_token.get_secret_value() == "tok-123")
+
+    async with running_worker(temporal_client, task_store, Fetch) as tasks:
+        job = {"url": "https://example.com", "apiToken": "tok-123"}
+        await tasks.start("readme-fetch", workspace_id="ws", task_id="rs1", input=job)
+        record = await tasks.wait("rs1")
+    assert record.status == TaskStatus.SUCCESS and record.result is True
+    assert record.input == {"url": "https://example.com", "apiToken": "**********"}
 
 
 def test_readme_testing_snippet_passes_as_a_users_test(tmp_path: Path) -> None:

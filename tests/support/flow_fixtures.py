@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from pydantic import SecretStr
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
@@ -150,3 +151,20 @@ class SequentialReordered(BaseFlowProcessor[FlowData]):
 
     input_model = FlowData
     steps = (Step("fetch", noop), Step("shrink", work), Step("store", work))
+
+
+class SecretFlowData(ParentJobData):
+    user: str
+    password: SecretStr
+
+
+@step_activity("tf.secret-check")
+async def secret_check(job: StepJobData, ctx: TaskContext) -> bool:
+    """True when the step got the flow's secret in clear (the record keeps it masked)."""
+    return job.config(SecretFlowData).password.get_secret_value() == "hunter2"
+
+
+@flow_processor("tf-secret")
+class SecretFlow(BaseFlowProcessor[SecretFlowData]):
+    input_model = SecretFlowData
+    steps = (Step("check", secret_check),)
