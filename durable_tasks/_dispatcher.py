@@ -12,7 +12,8 @@ Per record:
   is published but not served here waits for its worker (stays `PENDING` while none is live);
 - `cancelRequested` on an unfinished task: a workflow cancel (a task not started yet is marked
   `CANCELLED`);
-- `rerunRequested` on a finished task: the flags are cleared, then `TaskClient.rerun`.
+- `rerunRequested` on a finished task: the dispatcher that claims the request (clears the flags
+  atomically) calls `TaskClient.rerun`; the others leave it.
 """
 
 from __future__ import annotations
@@ -178,7 +179,8 @@ class Dispatcher:
             await self.tasks.store.sync(request.id, patch)
 
     async def _rerun(self, request: TaskRequest) -> None:
-        await self.source.clear_requests(request.id)
+        if not await self.source.claim_rerun(request.id):
+            return  # another dispatcher took it
         if not request.status.is_final:
             return  # only a finished task reruns; the stale request is dropped
         self._cancelled.discard(request.id)

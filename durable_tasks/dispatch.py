@@ -85,8 +85,9 @@ class DispatchSource(Protocol):
         raises when the connection is lost."""
         ...
 
-    async def clear_requests(self, task_id: str) -> None:
-        """Reset both request flags of a task (a rerun starts with none pending)."""
+    async def claim_rerun(self, task_id: str) -> bool:
+        """Clear the task's rerun (and cancel) request atomically; True for the one caller that
+        cleared it, so a rerun request runs once however many dispatchers saw it."""
         ...
 
 

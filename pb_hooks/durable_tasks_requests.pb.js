@@ -17,3 +17,33 @@ onRecordCreateRequest((e) => {
   }
   e.next()
 }, "tasks")
+
+// POST /api/durable-tasks/tasks/{id}/claim-rerun (superusers: the workers' dispatchers).
+// Every dispatcher sees a user's rerun request; the one whose claim clears the flag inside this
+// transaction reruns the task, the others get {claimed: false}. That makes a rerun request run
+// once, as a PENDING record starts once. The claim also clears a cancel request (a rerun starts
+// with none) and bumps seq like any accepted write, so front ends see the flags reset.
+routerAdd(
+  "POST",
+  "/api/durable-tasks/tasks/{id}/claim-rerun",
+  (e) => {
+    const id = e.request.pathValue("id")
+    let claimed = false
+    e.app.runInTransaction((txApp) => {
+      let record
+      try {
+        record = txApp.findRecordById("tasks", id)
+      } catch (_) {
+        throw new NotFoundError(`task ${id} has no record`)
+      }
+      if (!record.getBool("rerunRequested")) return
+      record.set("rerunRequested", false)
+      record.set("cancelRequested", false)
+      record.set("seq", record.getInt("seq") + 1)
+      txApp.save(record)
+      claimed = true
+    })
+    return e.json(200, { claimed: claimed })
+  },
+  $apis.requireSuperuserAuth(),
+)

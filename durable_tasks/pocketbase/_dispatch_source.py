@@ -93,10 +93,13 @@ class PocketBaseDispatchSource:
         data = await self._pb.send(Request("GET", _TASKS, "list tasks to dispatch", params=params))
         return [TaskRequest.model_validate(item) for item in data["items"]]
 
-    async def clear_requests(self, task_id: str) -> None:
-        body = {"cancelRequested": False, "rerunRequested": False}
-        path = f"{_TASKS}/{path_id(task_id)}"
-        await self._pb.send(Request("PATCH", path, f"clear requests of task {task_id}", body=body))
+    async def claim_rerun(self, task_id: str) -> bool:
+        path = f"/api/durable-tasks/tasks/{path_id(task_id)}/claim-rerun"
+        try:
+            data = await self._pb.send(Request("POST", path, f"claim the rerun of {task_id}"))
+        except NotFound:
+            return False
+        return bool(data.get("claimed"))
 
     async def changes(self) -> AsyncGenerator[TaskRequest | Reconnected, None]:
         topic = f"{TASKS}/*"

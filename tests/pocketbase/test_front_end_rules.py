@@ -150,3 +150,19 @@ def test_task_types_are_readable_by_users_and_writable_by_superusers_only(
                 assert anonymous.get(TYPES).json()["items"] == []
         finally:
             admin.delete(f"{TYPES}/{type_id}").raise_for_status()
+
+
+async def test_only_superusers_claim_a_rerun_and_only_once(
+    task_store: PocketBaseTaskStore,
+    workspace_client: UserClient,
+    pocketbase_server: PocketBaseServer,
+) -> None:
+    await task_store.create(task_id="r1", workspace_id="ws-a", type="t", input={})
+    alice = workspace_client("ws-a")
+    assert alice.patch(f"{RECORDS}/r1", json={"rerunRequested": True}).status_code == 200
+    claim = "/api/durable-tasks/tasks/r1/claim-rerun"
+    assert alice.post(claim).status_code in (401, 403)
+    with pocketbase_server.admin_client() as admin:
+        answers = [admin.post(claim).json()["claimed"] for _ in range(3)]
+    assert answers == [True, False, False]
+    assert alice.get(f"{RECORDS}/r1").json()["rerunRequested"] is False
