@@ -1,4 +1,5 @@
-"""Processors for the dispatcher tests: one that counts its runs, one that runs until cancelled.
+"""Processors for the dispatcher and board tests: one counts its runs, one runs until cancelled,
+one fails, one is a two-step flow.
 
 A module of its own so the workflow sandbox can re-import it (flows) and the tests can read
 `RUNS` to prove a task ran exactly once.
@@ -15,6 +16,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from durable_tasks.context import TaskContext
+    from durable_tasks.errors import NonRetryableError
     from durable_tasks.flow import BaseFlowProcessor, Step, flow_processor
     from durable_tasks.models import ParentJobData, SimpleJobData, StepJobData
     from durable_tasks.processor import BaseSimpleProcessor
@@ -51,6 +53,16 @@ class Hold(BaseSimpleProcessor[SimpleJobData]):
     async def process(self, data: SimpleJobData, ctx: TaskContext) -> None:
         ctx.report_progress(10)
         await asyncio.Event().wait()  # only a cancellation ends this
+
+
+class Boom(BaseSimpleProcessor[SimpleJobData]):
+    """Fails at once, for good, with a message a test can look for."""
+
+    name = "boom"
+    retry = RetryOptions(maximum_attempts=1)
+
+    async def process(self, data: SimpleJobData, ctx: TaskContext) -> None:
+        raise NonRetryableError("the widget is on fire")
 
 
 class PairData(ParentJobData):
