@@ -46,6 +46,9 @@ class Dispatcher:
         heartbeat: how often to refresh this worker's types' `lastSeen`.
         page_size: records per page of a sweep; `max_pages` bounds one sweep's work.
         concurrency: records handled at once.
+        start_grace: how long a record just created (seen live, `seq` 0) is left to whoever
+            created it: `TaskClient.start` creates the record, then starts the workflow with
+            its own options (a timeout); a dispatcher starting it first would drop them.
     """
 
     def __init__(
@@ -59,6 +62,7 @@ class Dispatcher:
         max_pages: int = 20,
         concurrency: int = 16,
         reconnect_delay: float = 1.0,
+        start_grace: timedelta = timedelta(seconds=1),
     ) -> None:
         self.tasks = tasks
         self.source = source
@@ -68,7 +72,8 @@ class Dispatcher:
         self.max_pages = max(1, max_pages)
         self._slots = asyncio.Semaphore(concurrency)
         self._reconnect_delay = reconnect_delay
-        self._latest: dict[str, TaskRequest] = {}
+        self._start_grace = start_grace.total_seconds()
+        self._latest: dict[str, tuple[TaskRequest, bool]] = {}
         self._running: dict[str, asyncio.Task[None]] = {}
         self._sweep_now = asyncio.Event()
         self._cancelled: set[str] = set()
@@ -99,11 +104,12 @@ class Dispatcher:
         await self.idle()
         return len(found)
 
-    def submit(self, request: TaskRequest) -> None:
-        """Handle `request` soon; a newer state of a record being handled is handled after."""
+    def submit(self, request: TaskRequest, *, live: bool = False) -> None:
+        """Handle `request` soon; a newer state of a record being handled is handled after.
+        `live`: it comes from the feed as it happened (a fresh record gets `start_grace`)."""
         if not _actionable(request):
             return
-        self._latest[request.id] = request
+        self._latest[request.id] = (request, live)
         if request.id not in self._running:
             self._running[request.id] = asyncio.create_task(self._drain(request.id))
 
@@ -116,7 +122,12 @@ class Dispatcher:
 
     async def _drain(self, task_id: str) -> None:
         try:
-            while (request := self._latest.pop(task_id, None)) is not None:
+            while (latest := self._latest.pop(task_id, None)) is not None:
+                request, live = latest
+                if live and request.seq == 0 and request.status == TaskStatus.PENDING:
+                    await asyncio.sleep(self._start_grace)  # see `start_grace`
+                    if task_id in self._latest:
+                        continue  # a newer state arrived meanwhile: handle that one
                 async with self._slots:
                     try:
                         await self.handle(request)
@@ -242,7 +253,7 @@ class Dispatcher:
                         delay = self._reconnect_delay
                         self._sweep_now.set()  # what happened while disconnected
                     else:
-                        self.submit(item)
+                        self.submit(item, live=True)
             except Exception as err:  # a lost connection: reconnect, then sweep
                 log.warning("task feed lost (%s); reconnecting in %.1f s", err, delay)
             await asyncio.sleep(delay)  # backoff before reconnecting, not a synchronisation

@@ -246,3 +246,23 @@ async def test_workers_publish_their_task_types_for_front_ends(
     assert "stepResults" not in types["pair"]["inputSchema"]["properties"]
     last_seen = datetime.fromisoformat(types["hold"]["lastSeen"].replace(" ", "T"))
     assert last_seen >= before
+
+
+async def test_a_start_from_python_keeps_its_options_while_dispatchers_run(
+    temporal_client: Client, task_store: PocketBaseTaskStore, source: PocketBaseDispatchSource
+) -> None:
+    """`TaskClient.start` creates the record, then starts the workflow with its timeout; the
+    dispatchers see the new record first, and must leave it to its creator."""
+    async with dispatching(temporal_client, task_store, source, dispatchers=3) as dispatchers:
+        tasks = dispatchers[0].tasks
+        outcomes = []
+        for i in range(3):
+            outcome = await tasks.start(
+                "hold", workspace_id="ws", task_id=f"timed-{i}", timeout=timedelta(hours=5)
+            )
+            outcomes.append(outcome.outcome)
+            description = await tasks.handle(f"timed-{i}").describe()
+            config = description.raw_description.execution_config
+            assert config.workflow_execution_timeout.ToTimedelta() == timedelta(hours=5)
+            assert await tasks.cancel(f"timed-{i}")
+    assert outcomes == ["started"] * 3
