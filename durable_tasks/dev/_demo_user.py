@@ -13,6 +13,7 @@ import os
 import secrets
 import string
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -79,3 +80,15 @@ def superuser_token(url: str, email: str, password: str) -> str:
     response.raise_for_status()
     token: str = response.json()["token"]
     return token
+
+
+def start_sample_video() -> Any | None:
+    """A generated clip served on loopback (the `VideoSource` of `activities/`), so the board's
+    video-processing form has a `videoUrl` that works offline; None without the examples."""
+    try:
+        from activities.video_source import VideoSource
+    except ImportError:  # dev run outside this repository: no example processors to feed
+        return None
+    source = VideoSource()
+    source.start()
+    return source

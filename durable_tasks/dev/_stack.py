@@ -81,7 +81,11 @@ def check_ports_free(config: DevStackConfig) -> None:
 
 async def run_dev_stack(config: DevStackConfig, signals: StopSignals, out: TextIO) -> int:
     """Start the stack, serve until a stop signal (exit 0) or a server dies (exit 1), stop it all."""
-    from durable_tasks.dev._demo_user import demo_user_credentials, setup_demo_user
+    from durable_tasks.dev._demo_user import (
+        demo_user_credentials,
+        setup_demo_user,
+        start_sample_video,
+    )
     from durable_tasks.dev._pocketbase_server import (
         project_pb_dirs,
         project_public_dir,
@@ -142,11 +146,14 @@ async def run_dev_stack(config: DevStackConfig, signals: StopSignals, out: TextI
         sink = start_smtp_sink(data_dir / "mail", host=HOST, port=config.smtp_port)
         servers.push_async_callback(asyncio.to_thread, sink.stop)
         os.environ.update(SMTP_HOST=sink.host, SMTP_PORT=str(sink.port))
+        if (video := await asyncio.to_thread(start_sample_video)) is not None:
+            servers.push_async_callback(asyncio.to_thread, video.stop)
         await temporal.wait_healthy(STARTUP_TIMEOUT, signals.stop)
         if signals.stop.is_set():
             return 0
         _export(settings)
-        _print_summary(out, config, settings, (credentials, demo_user), temporal, pocketbase)
+        board = (credentials, demo_user, video.url() if video else "")
+        _print_summary(out, config, settings, board, temporal, pocketbase)
         code = await _serve(config, settings, signals, temporal, pocketbase, out)
         print("stopping Temporal and PocketBase ...", file=out, flush=True)
     print("stopped.", file=out, flush=True)
@@ -171,11 +178,11 @@ def _print_summary(
     out: TextIO,
     config: DevStackConfig,
     settings: Settings,
-    users: tuple[Credentials, Credentials],
+    board: tuple[Credentials, Credentials, str],
     temporal: TemporalDevServer,
     pocketbase: PocketBaseProcess,
 ) -> None:
-    credentials, demo = users
+    credentials, demo, video_url = board
     worker = (
         f"task queue {settings.task_queue!r}"
         if config.with_worker
@@ -194,6 +201,7 @@ def _print_summary(
         f"                    ({credentials.origin})",
         f"  Demo user         {demo.email}  password {demo.password}  (workspace demo)",
         f"                    ({demo.origin})",
+        f"  Sample video      {video_url or 'none'}  (a videoUrl for video-processing)",
         f"  Worker            {worker}",
         "",
         "  Other shells reach this stack with:",
