@@ -1,8 +1,7 @@
 """`PocketBaseDispatchSource`: task records and task types on PocketBase, for the dispatcher.
 
 REST goes through `PocketBaseClient` (threads, login, retries, our exceptions); the live feed
-speaks PocketBase realtime with plain httpx, like `PocketBaseRealtime`, subscribed to every
-record of `tasks` as the superuser.
+is `PocketBaseRealtime`'s connection, subscribed to every record of `tasks` as the superuser.
 """
 
 from __future__ import annotations
@@ -13,13 +12,11 @@ from contextlib import aclosing
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from durable_tasks.dispatch import RECONNECTED, Reconnected, TaskRequest, TaskType
 from durable_tasks.pocketbase._client import IdTaken, NotFound, PocketBaseClient, Request
-from durable_tasks.pocketbase._realtime import PocketBaseRealtime, _json, _sse_events
+from durable_tasks.pocketbase._realtime import PocketBaseRealtime
 from durable_tasks.pocketbase._records import TASKS, path_id
-from durable_tasks.watch import RealtimeError
+from durable_tasks.watch import Subscribed
 
 if TYPE_CHECKING:
     from durable_tasks.settings import Settings
@@ -102,30 +99,14 @@ class PocketBaseDispatchSource:
         return bool(data.get("claimed"))
 
     async def changes(self) -> AsyncGenerator[TaskRequest | Reconnected, None]:
-        topic = f"{TASKS}/*"
-        realtime = self._realtime
-        async with httpx.AsyncClient(base_url=realtime.url, timeout=realtime._timeout) as http:
-            token = await realtime._login(http)
-            async with (
-                http.stream("GET", "/api/realtime") as stream,
-                aclosing(_sse_events(stream.aiter_lines())) as events,
-            ):
-                if stream.status_code != 200:
-                    raise RealtimeError(f"GET /api/realtime answered HTTP {stream.status_code}")
-                async for name, data in events:
-                    if name == "PB_CONNECT":
-                        client_id = _json(data).get("clientId")
-                        if not isinstance(client_id, str):
-                            raise RealtimeError("malformed PB_CONNECT event: no clientId")
-                        await realtime._subscribe(http, token, client_id, topic)
-                        yield RECONNECTED
-                    elif name == topic:
-                        payload = _json(data)
-                        record = payload.get("record")
-                        if payload.get("action") in ("create", "update") and isinstance(
-                            record, dict
-                        ):
-                            yield TaskRequest.model_validate(record)
+        async with aclosing(self._realtime.topic_events(f"{TASKS}/*")) as events:
+            async for event in events:
+                if isinstance(event, Subscribed):
+                    yield RECONNECTED
+                elif event.get("action") in ("create", "update") and isinstance(
+                    event.get("record"), dict
+                ):
+                    yield TaskRequest.model_validate(event["record"])
 
     async def close(self) -> None:
         await self._pb.close()
