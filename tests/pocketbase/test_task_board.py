@@ -3,7 +3,8 @@
 PocketBase serves the board itself; a worker with a dispatcher runs the tasks the board creates.
 The browser is Debian's `chromium`, installed by `chromium_path` when missing (apt-get, never a
 browser download), driven by Playwright through that executable. The window is phone-sized, so
-the whole journey also proves the board usable on a phone. Screenshots of each stage are kept
+the whole journey also proves the board usable on a phone. A task of a type whose worker is
+gone stays PENDING, and the board says why. Screenshots of each stage are kept
 under `.data/screenshots/` (git-ignored) as the test's artifacts.
 """
 
@@ -131,6 +132,15 @@ async def test_the_board_starts_follows_and_cancels_tasks(
 ) -> None:
     expect.set_options(timeout=TIMEOUT_MS)
     email, password = make_user(pocketbase_server, "ws-board")
+    with pocketbase_server.admin_client() as admin:  # a type whose worker is gone, and its task
+        admin.post(
+            "/api/collections/task_types/records",
+            json={"name": "gone", "kind": "simple", "lastSeen": "2020-01-01 00:00:00.000Z"},
+        ).raise_for_status()
+        admin.post(
+            "/api/collections/tasks/records",
+            json={"id": "waits-for-gone", "type": "gone", "workspaceId": "ws-board"},
+        ).raise_for_status()
     page = await browser.new_page(viewport=PHONE)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -177,7 +187,10 @@ async def test_the_board_starts_follows_and_cancels_tasks(
 
     # The list: every task live, filtered by status.
     await page.goto(f"{pocketbase_server.url}/#/")
-    await expect(page.locator("#task-list > li")).to_have_count(3)
+    await expect(page.locator("#task-list > li")).to_have_count(4)
+    waiting = page.locator("[data-task-id=waits-for-gone]")
+    await expect(waiting.locator(".badge")).to_have_attribute("data-status", "PENDING")
+    await expect(waiting.locator("[data-testid=no-worker]")).to_contain_text("no live worker")
     await page.select_option("#filter-status", "FAILED")
     await expect(page.locator("#task-list > li")).to_have_count(1)
     await expect(page.locator("#task-list .type")).to_have_text("boom")
