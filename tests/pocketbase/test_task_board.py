@@ -195,6 +195,21 @@ async def test_the_board_starts_follows_and_cancels_tasks(
     await expect(page.locator("#task-list > li")).to_have_count(1)
     await expect(page.locator("#task-list .type")).to_have_text("boom")
     await shot(page, "6-list-filtered")
+
+    # Events sent while the board is disconnected are lost; it refetches when it reconnects.
+    # The drop: new realtime connections are refused, and the open stream errors, as a
+    # dropped one does (the browser fires `error` on the EventSource).
+    await page.select_option("#filter-status", "")
+    await page.route("**/api/realtime", lambda route: route.abort())
+    await page.evaluate("pb.realtime.eventSource.dispatchEvent(new Event('error'))")
+    await expect(page.locator("#connection")).to_have_text("reconnecting…")
+    with pocketbase_server.admin_client() as admin:
+        edited = admin.patch("/api/collections/tasks/records/waits-for-gone", json={"progress": 40})
+        assert edited.status_code == 200, edited.text
+    await shot(page, "7-offline")
+    await page.unroute("**/api/realtime")
+    await expect(page.locator("#connection")).to_have_text("live")
+    await expect(waiting.locator("[data-testid=progress]")).to_have_text("40%")
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], "the board scrolls sideways on a phone"
     assert errors == []
