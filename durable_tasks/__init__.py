@@ -8,10 +8,11 @@ The package, by folder:
 
 - here, flat: the core — processors and steps (`processor`, `steps`, `flow`, `context`), the
   models, the retry loop and flow engine (`_attempts`, `_flow_engine`), the typed seam the sync
-  listens on (`_reporting`), the client, the worker and `DurableTasksPlugin`;
+  listens on (`_reporting`), the client, the worker, its dispatcher (`dispatch`, `_dispatcher`:
+  tasks started, cancelled and rerun from their records) and `DurableTasksPlugin`;
 - `sync/`: the interceptor, the workflow-side writer and the activity-side progress outbox;
-- `pocketbase/`: the task store, media store and realtime source on PocketBase (the only
-  package that imports the PocketBase SDK);
+- `pocketbase/`: the task store, media store, realtime and dispatch sources on PocketBase (the
+  only package that imports the PocketBase SDK);
 - `dev/`: the local dev stack, its servers, the SMTP sink and the demo;
 - `testing/`: pytest fixtures and the pytest plugin;
 - `cli/`: the `durable-tasks` command.
