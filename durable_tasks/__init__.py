@@ -8,12 +8,11 @@ The package, by folder:
 
 - here, flat: the core — processors and steps (`processor`, `steps`, `flow`, `context`), the
   models, the retry loop and flow engine (`_attempts`, `_flow_engine`), the typed seam the sync
-  listens on (`_reporting`), the client, the worker and `DurableTasksPlugin`; `ids` and
-  `limits` hold the one rule for task and workspace ids and the limits on job data that every
-  entry (client, CLI, job-data models) checks;
+  listens on (`_reporting`), the client, the worker, its dispatcher (`dispatch`, `_dispatcher`:
+  tasks started, cancelled and rerun from their records) and `DurableTasksPlugin`;
 - `sync/`: the interceptor, the worker-wide batching writer and the workflow-side syncs;
-- `pocketbase/`: the task store, media store and realtime source on PocketBase (the only
-  package that imports the PocketBase SDK);
+- `pocketbase/`: the task store, media store, realtime and dispatch sources on PocketBase (the
+  only package that imports the PocketBase SDK);
 - `dev/`: the local dev stack, its servers, the SMTP sink and the demo;
 - `testing/`: pytest fixtures and the pytest plugin;
 - `cli/`: the `durable-tasks` command.

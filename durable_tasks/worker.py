@@ -10,10 +10,11 @@ period to finish.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
@@ -24,6 +25,10 @@ from durable_tasks.registry import DEFAULT_MODULES, ProcessorRegistry
 from durable_tasks.settings import Settings
 from durable_tasks.store import TaskStore
 from durable_tasks.sync import SyncWriter
+
+if TYPE_CHECKING:
+    from durable_tasks.client import TaskClient
+    from durable_tasks.pocketbase import PocketBaseDispatchSource
 
 log = logging.getLogger("durable_tasks.worker")
 
@@ -56,6 +61,7 @@ async def run_worker(
     graceful_shutdown: timedelta = timedelta(seconds=30),
     reconcile_every: timedelta = timedelta(minutes=1),
     metrics_address: str | None = None,
+    dispatch: bool = True,
 ) -> None:
     """Run a worker for `settings.task_queue` until `stop` is set (or forever).
 
@@ -64,9 +70,11 @@ async def run_worker(
     worker it runs the reconciler every `reconcile_every`, so records of terminated or
     timed-out workflows are repaired with no operator action. With
     `metrics_address` (`host:port`) the Temporal runtime serves Prometheus metrics there.
+    With `dispatch` (the default) it also runs the dispatcher: it publishes the worker's task
+    types and starts, cancels and reruns tasks that front ends ask for through their records.
     """
-    from durable_tasks.client import connect_temporal
-    from durable_tasks.pocketbase import PocketBaseTaskStore
+    from durable_tasks.client import TaskClient, connect_temporal
+    from durable_tasks.pocketbase import PocketBaseDispatchSource, PocketBaseTaskStore
 
     registry = ProcessorRegistry.discover([*DEFAULT_MODULES, *imports])
     runtime = None
@@ -101,6 +109,11 @@ async def run_worker(
         ", ".join(registry.names) or "none",
     )
     repairing = asyncio.create_task(_reconcile_forever(client, store, reconcile_every))
+    source = PocketBaseDispatchSource.from_settings(settings) if dispatch else None
+    dispatching = None
+    if source is not None:
+        tasks = TaskClient(client, store, registry, task_queue=settings.task_queue)
+        dispatching = asyncio.create_task(_dispatch_forever(tasks, source))
     try:
         async with worker:
             await (stop or asyncio.Event()).wait()
@@ -110,7 +123,25 @@ async def run_worker(
             )
     finally:
         repairing.cancel()
+        if dispatching is not None:
+            dispatching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await dispatching
+        if source is not None:
+            await source.close()
         await store.close()
+
+
+async def _dispatch_forever(tasks: TaskClient, source: PocketBaseDispatchSource) -> None:
+    """The dispatcher, restarted after a failure (its first publish needs PocketBase up)."""
+    from durable_tasks._dispatcher import Dispatcher
+
+    while True:
+        try:
+            await Dispatcher(tasks, source).run()
+        except Exception:
+            log.exception("the dispatcher stopped; restarting in 5 s")
+        await asyncio.sleep(5)  # backoff before a restart
 
 
 async def _reconcile_forever(client: Client, store: TaskStore, every: timedelta) -> None:

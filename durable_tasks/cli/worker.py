@@ -76,6 +76,13 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="on SIGTERM/SIGINT, give running activities this long to finish before they are "
         "cancelled and retried on another worker (default: 30)",
     )
+    parser.add_argument(
+        "--no-dispatch",
+        dest="dispatch",
+        action="store_false",
+        help="do not start tasks from PocketBase records (PENDING records, cancel and rerun "
+        "requests) nor publish this worker's task types; by default every worker does both",
+    )
     parser.set_defaults(handler=_run, default_log_level="info")
 
 
@@ -92,7 +99,16 @@ def _run(args: argparse.Namespace) -> int:
     settings = load_settings()
     check_importable(args.imports)
     grace = timedelta(seconds=args.graceful_shutdown)
-    asyncio.run(_serve(settings, args.imports, args.max_concurrent_activities, grace, args.metrics))
+    asyncio.run(
+        _serve(
+            settings,
+            args.imports,
+            args.max_concurrent_activities,
+            grace,
+            args.metrics,
+            dispatch=args.dispatch,
+        )
+    )
     return 0
 
 
@@ -102,6 +118,8 @@ async def _serve(
     max_concurrent: int | None,
     grace: timedelta,
     metrics: str | None,
+    *,
+    dispatch: bool = True,
 ) -> None:
     from durable_tasks.worker import run_worker
 
@@ -113,4 +131,5 @@ async def _serve(
             stop=signals.stop,
             graceful_shutdown=grace,
             metrics_address=metrics,
+            dispatch=dispatch,
         )

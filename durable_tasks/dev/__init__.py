@@ -13,6 +13,7 @@ from durable_tasks.dev._pocketbase_server import (
     free_port,
     pocketbase_binary,
     project_pb_dirs,
+    project_public_dir,
     start_pocketbase,
 )
 from durable_tasks.dev._smtp_sink import SmtpSink, start_smtp_sink
@@ -31,6 +32,7 @@ __all__ = [
     "free_port",
     "pocketbase_binary",
     "project_pb_dirs",
+    "project_public_dir",
     "run_demo",
     "run_dev_stack",
     "start_pocketbase",

@@ -99,6 +99,11 @@ def project_pb_dirs() -> tuple[Path, Path]:
     return dirs
 
 
+def project_public_dir() -> Path:
+    """`pb_public/` (the task board PocketBase serves at its root), beside `pb_migrations/`."""
+    return project_pb_dirs()[0].parent / "pb_public"
+
+
 def free_port() -> int:
     """A TCP port that is free on 127.0.0.1 right now (another process may still take it)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -116,11 +121,13 @@ def start_pocketbase(
     migrations_dir: Path,
     hooks_dir: Path,
     startup_timeout: float = 30.0,
+    public_dir: Path | None = None,
 ) -> PocketBaseProcess:
     """Create (or update) the superuser, serve on 127.0.0.1:`port`, and wait until healthy.
 
     Raises `PocketBaseStartError` with the server's log tail if it exits or does not answer
-    `/api/health` within `startup_timeout` seconds.
+    `/api/health` within `startup_timeout` seconds. With `public_dir`, PocketBase serves its
+    files at its root (the task board of `pb_public/`).
     """
     data_dir.mkdir(parents=True, exist_ok=True)
     dirs = [
@@ -131,6 +138,8 @@ def start_pocketbase(
         # Watching restarts the app on any change in the hooks dir, even mid-upsert.
         "--hooksWatch=false",
     ]
+    if public_dir is not None:
+        dirs.append(f"--publicDir={public_dir}")
     binary = pocketbase_binary()
     upsert = subprocess.run(
         # "--" ends the flags: a password starting with "-" must not be read as one.
@@ -149,7 +158,9 @@ def start_pocketbase(
     log_path = data_dir / "pocketbase.log"
     log = log_path.open("ab")
     process = subprocess.Popen(
-        [binary, "serve", f"--http=127.0.0.1:{port}", *dirs],
+        # No index.html fallback: the board routes by #hash, and an unknown /api/ path must stay a
+        # logged JSON 404, not the board's page.
+        [binary, "serve", f"--http=127.0.0.1:{port}", "--indexFallback=false", *dirs],
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,

@@ -81,7 +81,16 @@ def check_ports_free(config: DevStackConfig) -> None:
 
 async def run_dev_stack(config: DevStackConfig, signals: StopSignals, out: TextIO) -> int:
     """Start the stack, serve until a stop signal (exit 0) or a server dies (exit 1), stop it all."""
-    from durable_tasks.dev._pocketbase_server import project_pb_dirs, start_pocketbase
+    from durable_tasks.dev._demo_user import (
+        demo_user_credentials,
+        setup_demo_user,
+        start_sample_video,
+    )
+    from durable_tasks.dev._pocketbase_server import (
+        project_pb_dirs,
+        project_public_dir,
+        start_pocketbase,
+    )
     from durable_tasks.dev._smtp_sink import start_smtp_sink
 
     check_ports_free(config)
@@ -90,6 +99,7 @@ async def run_dev_stack(config: DevStackConfig, signals: StopSignals, out: TextI
     data_dir = config.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     credentials = superuser_credentials(data_dir, env_settings)
+    demo_user = demo_user_credentials(data_dir)
     settings = load_settings(
         temporal_address=f"{HOST}:{config.temporal_port}",
         pocketbase_url=f"http://{HOST}:{config.pocketbase_port}",
@@ -124,21 +134,26 @@ async def run_dev_stack(config: DevStackConfig, signals: StopSignals, out: TextI
                 migrations_dir=migrations_dir,
                 hooks_dir=hooks_dir,
                 startup_timeout=STARTUP_TIMEOUT,
+                public_dir=project_public_dir(),
             )
         except DurableTasksError:
             if signals.stop.is_set():  # a terminal Ctrl-C reached PocketBase while it started
                 return 0
             raise
         servers.push_async_callback(asyncio.to_thread, pocketbase.stop)
+        await asyncio.to_thread(setup_demo_user, pocketbase.url, credentials, demo_user)
         # The send-email example delivers here: messages land as .eml files under .data/mail/.
         sink = start_smtp_sink(data_dir / "mail", host=HOST, port=config.smtp_port)
         servers.push_async_callback(asyncio.to_thread, sink.stop)
         os.environ.update(SMTP_HOST=sink.host, SMTP_PORT=str(sink.port))
+        if (video := await asyncio.to_thread(start_sample_video)) is not None:
+            servers.push_async_callback(asyncio.to_thread, video.stop)
         await temporal.wait_healthy(STARTUP_TIMEOUT, signals.stop)
         if signals.stop.is_set():
             return 0
         _export(settings)
-        _print_summary(out, config, settings, credentials, temporal, pocketbase)
+        board = (credentials, demo_user, video.url() if video else "")
+        _print_summary(out, config, settings, board, temporal, pocketbase)
         code = await _serve(config, settings, signals, temporal, pocketbase, out)
         print("stopping Temporal and PocketBase ...", file=out, flush=True)
     print("stopped.", file=out, flush=True)
@@ -163,10 +178,11 @@ def _print_summary(
     out: TextIO,
     config: DevStackConfig,
     settings: Settings,
-    credentials: Credentials,
+    board: tuple[Credentials, Credentials, str],
     temporal: TemporalDevServer,
     pocketbase: PocketBaseProcess,
 ) -> None:
+    credentials, demo, video_url = board
     worker = (
         f"task queue {settings.task_queue!r}"
         if config.with_worker
@@ -178,10 +194,14 @@ def _print_summary(
         f"{settings.temporal_namespace!r}, log {temporal.log_file})",
         f"  Temporal UI       {temporal.ui_url}",
         f"  PocketBase        {pocketbase.url}  (pid {pocketbase.pid}, log {pocketbase.log_path})",
+        f"  Task board        {pocketbase.url}/  (log in as the demo user)",
         f"  PocketBase admin  {pocketbase.url}/_/",
         f"  SMTP sink         {HOST}:{config.smtp_port}  (mail in {config.data_dir / 'mail'})",
         f"  Superuser         {credentials.email}  password {credentials.password}",
         f"                    ({credentials.origin})",
+        f"  Demo user         {demo.email}  password {demo.password}  (workspace demo)",
+        f"                    ({demo.origin})",
+        f"  Sample video      {video_url or 'none'}  (a videoUrl for video-processing)",
         f"  Worker            {worker}",
         "",
         "  Other shells reach this stack with:",

@@ -63,6 +63,21 @@ class PocketBaseRealtime:
 
     async def changes(self, task_id: str) -> AsyncGenerator[TaskRecord | Subscribed, None]:
         topic = f"{self.collection}/{task_id}"
+        async with aclosing(self.topic_events(topic)) as events:
+            async for event in events:
+                if isinstance(event, Subscribed):
+                    yield event
+                    continue
+                if event.get("action") == "delete":
+                    raise TaskNotFoundError(f"task {task_id!r} was deleted")
+                if not isinstance(event.get("record"), dict):
+                    raise RealtimeError(f"malformed {topic} event: no record")
+                yield task_record(event["record"])
+
+    async def topic_events(self, topic: str) -> AsyncGenerator[dict[str, Any] | Subscribed, None]:
+        """One realtime connection subscribed to `topic` (`tasks/<id>`, or `tasks/*` for every
+        record) as the superuser: `SUBSCRIBED` once the subscription is live, then each event's
+        payload (`{"action": ..., "record": {...}}`). Ends or raises when the connection drops."""
         async with httpx.AsyncClient(base_url=self.url, timeout=self._timeout) as http:
             token = await self._login(http)
             async with (
@@ -79,12 +94,7 @@ class PocketBaseRealtime:
                         await self._subscribe(http, token, client_id, topic)
                         yield SUBSCRIBED
                     elif name == topic:
-                        payload = _json(data)
-                        if payload.get("action") == "delete":
-                            raise TaskNotFoundError(f"task {task_id!r} was deleted")
-                        if not isinstance(payload.get("record"), dict):
-                            raise RealtimeError(f"malformed {topic} event: no record")
-                        yield task_record(payload["record"])
+                        yield _json(data)
 
     async def _login(self, http: httpx.AsyncClient) -> str:
         response = await http.post(

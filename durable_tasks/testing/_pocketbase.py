@@ -30,6 +30,7 @@ from durable_tasks.dev import (
     PocketBaseProcess,
     free_port,
     project_pb_dirs,
+    project_public_dir,
     start_pocketbase,
 )
 from durable_tasks.pocketbase import PocketBaseTaskStore
@@ -83,9 +84,9 @@ class PocketBaseServer:
         return self._client(token.json()["token"])
 
     def reset(self) -> None:
-        """Delete every `tasks` and `users` record, so each test starts from an empty server."""
+        """Delete every `tasks`, `task_types` and `users` record: each test starts empty."""
         with self.admin_client() as admin:
-            for collection in ("tasks", "users"):
+            for collection in ("tasks", "task_types", "users"):
                 records = f"/api/collections/{collection}/records"
                 while True:
                     page = admin.get(records, params={"perPage": 500, "fields": "id"})
@@ -127,6 +128,7 @@ def pocketbase_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pock
         admin_password=password,
         migrations_dir=migrations_dir,
         hooks_dir=hooks_dir,
+        public_dir=project_public_dir(),  # the task board, for the browser test
     )
     try:
         yield PocketBaseServer(process.url, email, password, process)

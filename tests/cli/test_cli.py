@@ -113,10 +113,10 @@ _FAKE_WORKER = textwrap.dedent(
 
     async def fake_run_worker(
         settings, *, imports=(), max_concurrent_activities=None, stop=None,
-        graceful_shutdown=None, metrics_address=None,
+        graceful_shutdown=None, metrics_address=None, dispatch=None,
     ):
         grace = graceful_shutdown.total_seconds()
-        print("running", settings.task_queue, list(imports), max_concurrent_activities, grace, flush=True)
+        print("running", settings.task_queue, list(imports), max_concurrent_activities, grace, dispatch, flush=True)
         await stop.wait()
         print("stopped cleanly", flush=True)
 
@@ -146,6 +146,7 @@ def test_worker_signal_sets_stop(signame: str) -> None:
             "7",
             "--graceful-shutdown",
             "3",
+            "--no-dispatch",
         ],  # fmt: skip
         env=clean_env(DURABLE_TASKS_TASK_QUEUE="q1"),
         stdout=subprocess.PIPE,
@@ -155,7 +156,7 @@ def test_worker_signal_sets_stop(signame: str) -> None:
     try:
         assert process.stdout is not None
         # The handlers are installed before run_worker runs, so the signal can go right away.
-        assert process.stdout.readline() == "running q1 ['json', 'csv'] 7 3.0\n"
+        assert process.stdout.readline() == "running q1 ['json', 'csv'] 7 3.0 False\n"
         process.send_signal(getattr(signal, signame))
         out, err = process.communicate(timeout=15)
     finally:

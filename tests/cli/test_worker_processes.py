@@ -2,7 +2,9 @@
 
 Two `durable-tasks worker` processes on one task queue share the load; SIGTERM during a step
 makes that worker give up the attempt (after its grace period), and the step is retried on the
-other worker: the task still succeeds, the error log tells what happened.
+other worker: the task still succeeds, the error log tells what happened. Three workers, each
+dispatching, run every record a user creates exactly once, including those created before any
+worker ran.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -140,6 +142,38 @@ async def test_sigterm_during_a_step_retries_it_on_the_other_worker(
     assert [(e.attempt, e.error_type, e.final) for e in record.errors] == [
         (1, "WorkerShutdown", False)
     ]
+
+
+async def test_three_dispatching_workers_run_each_user_record_once(
+    setup: tuple[Workers, TaskClient, Path],
+    workspace_client: Callable[[str], httpx.Client],
+    task_store: PocketBaseTaskStore,
+) -> None:
+    workers, client, marks = setup
+    alice = workspace_client("ws-a")
+    ids = [f"rec{i}" for i in range(12)]
+
+    def create(task_id: str) -> None:
+        body = {"id": task_id, "type": "slow-step", "input": {"hold": 0}}
+        created = alice.post("/api/collections/tasks/records", json=body)
+        assert created.status_code == 200, created.text
+
+    for task_id in ids[:6]:  # before any worker runs: the first sweep finds them
+        create(task_id)
+    for _ in range(3):
+        workers.start()
+    for task_id in ids[6:]:  # while three dispatchers listen
+        create(task_id)
+
+    async def finished() -> bool:
+        records = [await task_store.get(task_id) for task_id in ids]
+        return all(r is not None and r.status.is_final for r in records)
+
+    await eventually(finished, timeout=90, what="every record to finish")
+    records = [await task_store.get(task_id) for task_id in ids]
+    assert [r.status for r in records if r] == [TaskStatus.SUCCESS] * len(ids)
+    runs = {task_id: _marks(marks, f"{task_id}.") for task_id in ids}
+    assert all(len(found) == 1 for found in runs.values()), runs  # one attempt, one process
 
 
 async def _async(value: list[str]) -> list[str]:

@@ -160,6 +160,17 @@ def _check_and_stop(stack: _Stack, text: str, *, with_worker: bool) -> None:
     )
     assert auth.status_code == 200, auth.text
     assert auth.json()["token"]
+    # The task board is served at the root, and the printed demo user logs in to workspace demo.
+    demo = re.search(r"Demo user\s+(\S+)\s+password (\S+)\s+\(workspace demo\)", text)
+    assert demo, text
+    assert "pocketbase.umd.js" in httpx.get(f"{pb_url}/", timeout=5).text
+    login = httpx.post(
+        f"{pb_url}/api/collections/users/auth-with-password",
+        json={"identity": demo[1], "password": demo[2]},
+        timeout=5,
+    )
+    assert login.status_code == 200, login.text
+    assert login.json()["record"]["workspaceId"] == "demo"
 
     if with_worker:
 

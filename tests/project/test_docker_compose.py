@@ -380,7 +380,9 @@ def test_the_dockerignore_keeps_local_state_out_of_the_build_context() -> None:
 
 def _entrypoint_flags() -> dict[str, str]:
     text = POCKETBASE_ENTRYPOINT.read_text(encoding="utf-8")
-    return dict(re.findall(r"--(dir|migrationsDir|hooksDir|automigrate)=(\S+?)[\s\"]", text))
+    return dict(
+        re.findall(r"--(dir|migrationsDir|hooksDir|publicDir|automigrate)=(\S+?)[\s\"]", text)
+    )
 
 
 def _mounts(service: dict[str, Any]) -> dict[str, tuple[str, bool]]:
@@ -404,6 +406,7 @@ def test_pocketbase_runs_the_repository_schema_and_hooks_read_only(
     mounts = _mounts(services["pocketbase"])
     assert mounts[flags["migrationsDir"]] == ("./pb_migrations", True)
     assert mounts[flags["hooksDir"]] == ("./pb_hooks", True)
+    assert mounts[flags["publicDir"]] == ("./pb_public", True)  # the task board
     assert (ROOT / "pb_migrations").is_dir() and (ROOT / "pb_hooks").is_dir()
     data_source, data_read_only = mounts[flags["dir"]]
     assert data_source in compose["volumes"] and not data_read_only, "data on a named volume"
