@@ -27,6 +27,9 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+__version__ = "0.1.0"
+"""The release: written here only (pyproject.toml reads it; see CHANGELOG.md)."""
+
 if TYPE_CHECKING:
     from durable_tasks.client import StartOutcome, TaskClient, TaskView, connect_temporal
     from durable_tasks.context import TaskContext

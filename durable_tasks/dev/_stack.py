@@ -49,6 +49,8 @@ class DevStackConfig:
     pocketbase_port: int = 8090
     smtp_port: int = 8025
     with_worker: bool = True
+    imports: tuple[str, ...] = ()
+    """Modules whose processors the worker runs, besides DURABLE_TASKS_IMPORTS'."""
 
     def ports(self) -> list[tuple[int, str]]:
         return [
@@ -86,6 +88,8 @@ async def run_dev_stack(config: DevStackConfig, signals: StopSignals, out: TextI
 
     check_ports_free(config)
     env_settings = load_settings()
+    if config.with_worker:
+        _check_processors(env_settings, config.imports)
     migrations_dir, hooks_dir = project_pb_dirs()
     data_dir = config.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -143,6 +147,17 @@ async def run_dev_stack(config: DevStackConfig, signals: StopSignals, out: TextI
         print("stopping Temporal and PocketBase ...", file=out, flush=True)
     print("stopped.", file=out, flush=True)
     return code
+
+
+def _check_processors(settings: Settings, imports: tuple[str, ...]) -> None:
+    """Import the worker's processors before any server starts: a stack whose worker cannot run
+    (nothing named, a module that does not import) stops at once with one line saying why."""
+    from durable_tasks.registry import NOTHING_TO_IMPORT, ProcessorRegistry, processor_modules
+
+    modules = processor_modules(settings.imports, imports)
+    if not modules:
+        raise ConfigurationError(f"{NOTHING_TO_IMPORT} (or start only the servers: --no-worker)")
+    ProcessorRegistry.discover(modules)
 
 
 def _export(settings: Settings) -> None:
@@ -212,7 +227,7 @@ async def _serve(
     }
     worker: asyncio.Task[None] | None = None
     if config.with_worker:
-        worker = asyncio.create_task(run_worker(settings, stop=worker_stop))
+        worker = asyncio.create_task(run_worker(settings, imports=config.imports, stop=worker_stop))
         waiters.add(worker)
     try:
         await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
