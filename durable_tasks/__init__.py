@@ -11,10 +11,15 @@ The package, by folder:
   listens on (`_reporting`), the client, the worker and `DurableTasksPlugin`;
 - `sync/`: the interceptor, the workflow-side writer and the activity-side progress outbox;
 - `pocketbase/`: the task store, media store and realtime source on PocketBase (the only
-  package that imports the PocketBase SDK);
+  package that imports the PocketBase SDK), and the schema and hooks PocketBase runs with
+  (`pb_migrations/`, `pb_hooks/`, package data);
 - `dev/`: the local dev stack, its servers, the SMTP sink and the demo;
 - `testing/`: pytest fixtures and the pytest plugin;
 - `cli/`: the `durable-tasks` command.
+
+The distribution holds this package alone: processors (the repository's examples in
+`workflows/` and `activities/`, or yours) are imported by the names the settings give
+(`DURABLE_TASKS_IMPORTS`, `--import`), never guessed.
 
 A module with a leading underscore is internal to its package; subpackages hand on their
 public names from their `__init__`. Imports only go down: the core never imports a subpackage

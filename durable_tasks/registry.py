@@ -92,7 +92,7 @@ class ProcessorRegistry:
             return "simple"
         if name in self.flows:
             return "flow"
-        known = ", ".join(self.names) or "none (name your modules with DURABLE_TASKS_IMPORTS)"
+        known = ", ".join(self.names) or "none (no processor modules named)"
         raise UnknownTaskTypeError(f"unknown task type {name!r}; known types: {known}")
 
     def activities(self) -> list[Callable[..., Any]]:

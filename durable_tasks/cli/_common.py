@@ -31,8 +31,8 @@ STORE_RETRY_S = 10.0
 
 SETTINGS_HELP = """\
 Settings come from the environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
-DURABLE_TASKS_TASK_QUEUE, POCKETBASE_URL, POCKETBASE_ADMIN_EMAIL and POCKETBASE_ADMIN_PASSWORD
-(see `durable-tasks --help`).
+DURABLE_TASKS_TASK_QUEUE, POCKETBASE_URL, POCKETBASE_ADMIN_EMAIL, POCKETBASE_ADMIN_PASSWORD and
+DURABLE_TASKS_IMPORTS (see `durable-tasks --help`).
 """
 
 
@@ -174,7 +174,7 @@ async def task_client(settings: Settings, imports: list[str]) -> AsyncIterator[T
         except UnknownTaskTypeError as err:
             raise UnknownTaskTypeError(
                 f"{err} (a type defined in your own module needs --import MODULE or "
-                "DURABLE_TASKS_IMPORTS)"
+                "DURABLE_TASKS_IMPORTS=MODULE)"
             ) from None
     finally:
         await store.close()
