@@ -18,6 +18,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -244,3 +245,13 @@ def test_readme_shell_commands_run_against_the_dev_stack(
             check=False,
         )
         assert result.returncode == 0, f"{command}\n{result.stdout}\n{result.stderr}"
+
+
+def test_readme_pytest_settings_are_those_the_user_project_runs_with() -> None:
+    # tests/project/test_distribution.py runs that project's suite on the installed wheel, so
+    # the settings shown are settings known to work for a user's project.
+    (block,) = _blocks("toml")
+    shown = tomllib.loads(block)["tool"]["pytest"]["ini_options"]
+    user_project = ROOT / "tests" / "project" / "user_project" / "pyproject.toml"
+    used = tomllib.loads(user_project.read_text())["tool"]["pytest"]["ini_options"]
+    assert shown == {key: value for key, value in used.items() if key != "testpaths"}
