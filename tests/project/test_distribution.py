@@ -18,7 +18,9 @@ import json
 import shutil
 import subprocess
 import sys
+import tarfile
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.parser import Parser
 from pathlib import Path
@@ -109,6 +111,15 @@ def test_the_wheel_holds_only_durable_tasks_at_top_level(dists: Dists) -> None:
         assert {n.removeprefix(prefix) for n in names if n.startswith(prefix)} == in_tree
 
 
+def test_the_sdist_holds_the_package_and_what_a_release_is_judged_by(dists: Dists) -> None:
+    with tarfile.open(dists.sdist) as archive:
+        tops = {name.split("/")[1] for name in archive.getnames() if "/" in name}
+    release = {"README.md", "LICENSE", "CHANGELOG.md", "pyproject.toml", "PKG-INFO"}
+    assert release <= tops
+    # setuptools' own files may come along; examples, tests and tooling may not.
+    assert tops - release <= {"durable_tasks", "durable_tasks.egg-info", "setup.cfg", "MANIFEST.in"}
+
+
 def test_the_sdist_builds_the_same_wheel_as_the_tree(dists: Dists) -> None:
     from_sdist, from_tree = _contents(dists.wheel), _contents(dists.tree_wheel)
     assert sorted(from_sdist) == sorted(from_tree)
@@ -141,8 +152,11 @@ def test_twine_check_passes(dists: Dists) -> None:
 
 
 @pytest.fixture(scope="module")
-def user_venv(dists: Dists, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh virtualenv outside the repository with the wheel and its `testing` extra."""
+def user_venv(dists: Dists, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A fresh virtualenv outside the repository with the wheel and its `testing` extra.
+
+    Removed afterwards: with the servers' binaries it weighs about half a gigabyte, and pytest
+    keeps the temporary directories of its last runs."""
     venv = tmp_path_factory.mktemp("user") / "venv"
     _run(sys.executable, "-m", "venv", venv, cwd=venv.parent)
     pip = [
@@ -154,7 +168,8 @@ def user_venv(dists: Dists, tmp_path_factory: pytest.TempPathFactory) -> Path:
         "--disable-pip-version-check",
     ]
     _run(*pip, f"{dists.wheel}[testing]", cwd=venv.parent, timeout=300)
-    return venv
+    yield venv
+    shutil.rmtree(venv, ignore_errors=True)
 
 
 def test_the_installed_package_ships_no_examples_and_finds_its_schema(user_venv: Path) -> None:
