@@ -23,7 +23,7 @@ _DESCRIPTION = """\
 Start a complete local stack from the pip-installed binaries, with no Docker and no downloads:
 
   - a Temporal dev server (state kept in DATA_DIR/temporal.db) and its web UI,
-  - PocketBase (state in DATA_DIR/pb) with the project's pb_migrations/ and pb_hooks/,
+  - PocketBase (state in DATA_DIR/pb) with the package's pb_migrations/ and pb_hooks/,
     and a superuser: POCKETBASE_ADMIN_EMAIL/POCKETBASE_ADMIN_PASSWORD if set, otherwise one
     generated on first start and saved in DATA_DIR/pocketbase-admin.json (mode 0600),
   - a worker in this process, pointed at both (unless --no-worker), running the processors of
