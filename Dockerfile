@@ -13,18 +13,22 @@ RUN groupadd --system --gid 10001 durable \
     && useradd --system --uid 10001 --gid durable --create-home --home-dir /home/durable durable
 
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE MANIFEST.in CHANGELOG.md ./
 COPY durable_tasks ./durable_tasks
-COPY workflows ./workflows
-COPY activities ./activities
 # A regular (not editable) install: the image keeps the installed package, not the sources.
 RUN pip install . \
     && cd / && rm -rf /src
 
 COPY docker/worker_healthcheck.py /usr/local/lib/durable-tasks/healthcheck.py
 
+# The processors this deployment runs: the repository's examples, which the package does not
+# ship. They are imported by name (DURABLE_TASKS_IMPORTS, set in docker-compose.yml) from the
+# worker's working directory; an image of your own copies your own packages here instead.
+WORKDIR /app
+COPY workflows /app/workflows
+COPY activities /app/activities
+
 USER durable
-WORKDIR /home/durable
 
 # Exec form, so SIGTERM reaches the worker itself and it can shut down gracefully.
 CMD ["durable-tasks", "worker"]

@@ -21,8 +21,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --disable-pip-version-check --quiet -e '.[dev]'
 	touch $@
 
-run: $(STAMP)  ## start Temporal, PocketBase and a worker (durable-tasks dev)
-	$(BIN)/durable-tasks dev $(ARGS)
+# The worker runs this repository's example processors, named explicitly: the package does not
+# ship them, and the CLI imports them from this directory (the source tree).
+EXAMPLES := --import workflows --import activities
+
+run: $(STAMP)  ## start Temporal, PocketBase and a worker running the examples (durable-tasks dev)
+	$(BIN)/durable-tasks dev $(EXAMPLES) $(ARGS)
 
 lint: $(STAMP)  ## ruff lint, ruff format check, mypy (strict) on the package
 	$(BIN)/ruff check .

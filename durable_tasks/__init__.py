@@ -12,10 +12,16 @@ The package, by folder:
   tasks started, cancelled and rerun from their records) and `DurableTasksPlugin`;
 - `sync/`: the interceptor, the worker-wide batching writer and the workflow-side syncs;
 - `pocketbase/`: the task store, media store, realtime and dispatch sources on PocketBase (the
-  only package that imports the PocketBase SDK);
+  only package that imports the PocketBase SDK), and what PocketBase runs with, shipped as
+  package data: the schema (`pb_migrations/`), the hooks (`pb_hooks/`) and the task board
+  (`pb_public/`);
 - `dev/`: the local dev stack, its servers, the SMTP sink and the demo;
 - `testing/`: pytest fixtures and the pytest plugin;
 - `cli/`: the `durable-tasks` command.
+
+The distribution holds this package alone: processors (the repository's examples in
+`workflows/` and `activities/`, or yours) are imported by the names the settings give
+(`DURABLE_TASKS_IMPORTS`, `--import`), never guessed.
 
 A module with a leading underscore is internal to its package; subpackages hand on their
 public names from their `__init__`. Imports only go down: the core never imports a subpackage
@@ -27,6 +33,9 @@ from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+"""The release: written here only (pyproject.toml reads it; see CHANGELOG.md)."""
 
 if TYPE_CHECKING:
     from durable_tasks.client import StartOutcome, TaskClient, TaskView, connect_temporal

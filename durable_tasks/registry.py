@@ -1,8 +1,10 @@
 """Finding processors: which task types exist, and what a worker must register for them.
 
-The worker and the client import the same modules (`workflows`, `activities`, plus any given
-with `--import`) and collect every concrete processor defined there, so a type the client
-accepts is a type a worker runs. Names are unique; a clash is a configuration error.
+The worker and the client import the same modules and collect every concrete processor defined
+there, so a type the client accepts is a type a worker runs. Which modules is always said, never
+guessed: `DURABLE_TASKS_IMPORTS` and `--import` name them (`processor_modules`). A default such as
+`workflows` would pick up whatever package of that name is on the path, someone else's included.
+Names are unique; a clash is a configuration error.
 """
 
 from __future__ import annotations
@@ -21,7 +23,17 @@ from durable_tasks._redact import redact_secrets
 from durable_tasks.errors import ConfigurationError, UnknownTaskTypeError
 from durable_tasks.processor import BaseSimpleProcessor
 
-DEFAULT_MODULES = ("workflows", "activities")
+NOTHING_TO_IMPORT = (
+    "no processors to run: name the modules that define them with --import MODULE (repeatable) "
+    "or DURABLE_TASKS_IMPORTS=MODULE[,MODULE...], e.g. --import myapp.processors"
+)
+"""What a worker with no modules to import says instead of running empty (exit 2)."""
+
+
+def processor_modules(*sources: Iterable[str]) -> list[str]:
+    """The modules named by `sources` (the settings' `imports`, then `--import`), each once, in
+    order. Empty when nothing names any: a worker refuses that (`NOTHING_TO_IMPORT`)."""
+    return list(dict.fromkeys(name for source in sources for name in source))
 
 
 @dataclass
@@ -32,7 +44,7 @@ class ProcessorRegistry:
     flows: dict[str, type[Any]] = field(default_factory=dict)
 
     @classmethod
-    def discover(cls, modules: Iterable[str] = DEFAULT_MODULES) -> ProcessorRegistry:
+    def discover(cls, modules: Iterable[str]) -> ProcessorRegistry:
         """Import `modules` (packages recursively) and register what they define."""
         registry = cls()
         for name in modules:
@@ -83,7 +95,7 @@ class ProcessorRegistry:
             return "simple"
         if name in self.flows:
             return "flow"
-        known = ", ".join(self.names) or "none (is the worker importing your modules?)"
+        known = ", ".join(self.names) or "none (no processor modules named)"
         raise UnknownTaskTypeError(f"unknown task type {name!r}; known types: {known}")
 
     def input_model(self, name: str) -> type[BaseModel]:

@@ -11,16 +11,17 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from durable_tasks.errors import ConfigurationError
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+_MODULE = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 
 
 class Settings(BaseSettings):
@@ -37,6 +38,27 @@ class Settings(BaseSettings):
     pocketbase_url: str = Field("http://127.0.0.1:8090", alias="POCKETBASE_URL")
     pocketbase_admin_email: str | None = Field(None, alias="POCKETBASE_ADMIN_EMAIL")
     pocketbase_admin_password: str | None = Field(None, alias="POCKETBASE_ADMIN_PASSWORD")
+    # The modules (packages recursively) that define the processors, named, never guessed: a
+    # default such as `workflows` could be anybody's package. `--import` adds to them.
+    imports: Annotated[tuple[str, ...], NoDecode] = Field((), alias="DURABLE_TASKS_IMPORTS")
+
+    @field_validator("imports", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):  # from the environment: "myapp.processors,myapp.flows"
+            return tuple(name.strip() for name in value.split(",") if name.strip())
+        return value
+
+    @field_validator("imports")
+    @classmethod
+    def _module_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            if not _MODULE.fullmatch(name):
+                raise ValueError(
+                    f"{name!r} is not a module name; expected dotted module names separated by "
+                    "commas, for example myapp.processors,myapp.flows"
+                )
+        return value
 
     @field_validator("temporal_address")
     @classmethod

@@ -20,8 +20,9 @@ from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
+from durable_tasks.errors import ConfigurationError
 from durable_tasks.plugin import DurableTasksPlugin
-from durable_tasks.registry import DEFAULT_MODULES, ProcessorRegistry
+from durable_tasks.registry import NOTHING_TO_IMPORT, ProcessorRegistry, processor_modules
 from durable_tasks.settings import Settings
 from durable_tasks.store import TaskStore
 from durable_tasks.sync import SyncWriter
@@ -72,11 +73,18 @@ async def run_worker(
     `metrics_address` (`host:port`) the Temporal runtime serves Prometheus metrics there.
     With `dispatch` (the default) it also runs the dispatcher: it publishes the worker's task
     types and starts, cancels and reruns tasks that front ends ask for through their records.
+
+    The processors are those of `settings.imports` (DURABLE_TASKS_IMPORTS) and `imports`
+    (`--import`); with neither it raises `ConfigurationError`, as a worker that runs nothing
+    would sit idle while every task on its queue waits.
     """
     from durable_tasks.client import TaskClient, connect_temporal
     from durable_tasks.pocketbase import PocketBaseDispatchSource, PocketBaseTaskStore
 
-    registry = ProcessorRegistry.discover([*DEFAULT_MODULES, *imports])
+    modules = processor_modules(settings.imports, imports)
+    if not modules:
+        raise ConfigurationError(NOTHING_TO_IMPORT)
+    registry = ProcessorRegistry.discover(modules)
     runtime = None
     if metrics_address:
         runtime = Runtime(

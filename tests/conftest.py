@@ -7,6 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
+# A user's project, copied out and tested in a fresh virtualenv by project/test_distribution.py:
+# here its `workflows` and `activities` would meet the repository's packages of the same names.
+collect_ignore = ["project/user_project"]
+
 
 @pytest.fixture(autouse=True)
 def _restore_root_logging() -> Iterator[None]:

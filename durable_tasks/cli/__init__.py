@@ -47,7 +47,8 @@ visible in PocketBase.
 
 Settings come from the environment: TEMPORAL_ADDRESS (default localhost:7233),
 TEMPORAL_NAMESPACE (default), DURABLE_TASKS_TASK_QUEUE (durable-tasks), POCKETBASE_URL
-(http://127.0.0.1:8090), POCKETBASE_ADMIN_EMAIL and POCKETBASE_ADMIN_PASSWORD.
+(http://127.0.0.1:8090), POCKETBASE_ADMIN_EMAIL and POCKETBASE_ADMIN_PASSWORD, and
+DURABLE_TASKS_IMPORTS: the modules (comma-separated) that define your processors.
 """
 
 _EPILOG = """\

@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import importlib.util
 import json
+import os
 import sys
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import aclosing, asynccontextmanager
@@ -30,8 +31,8 @@ STORE_RETRY_S = 10.0
 
 SETTINGS_HELP = """\
 Settings come from the environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
-DURABLE_TASKS_TASK_QUEUE, POCKETBASE_URL, POCKETBASE_ADMIN_EMAIL and POCKETBASE_ADMIN_PASSWORD
-(see `durable-tasks --help`).
+DURABLE_TASKS_TASK_QUEUE, POCKETBASE_URL, POCKETBASE_ADMIN_EMAIL, POCKETBASE_ADMIN_PASSWORD and
+DURABLE_TASKS_IMPORTS (see `durable-tasks --help`).
 """
 
 
@@ -43,9 +44,18 @@ def add_import_option(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="MODULE",
-        help="also know the processors defined in MODULE (repeatable), as the worker does "
-        "with the same option; the `workflows` and `activities` packages are always known",
+        help="know the processors defined in MODULE (repeatable), as the worker does with the "
+        "same option; added to those DURABLE_TASKS_IMPORTS names",
     )
+
+
+def import_from_working_directory() -> None:
+    """Put the current directory first on the import path, as `python -m` does (and rq and
+    celery workers): `--import myapp.processors` run from a project's root finds its code there,
+    installed or not. A console script's path starts with its own bin/ directory instead."""
+    here = os.getcwd()
+    if here not in sys.path:
+        sys.path.insert(0, here)
 
 
 def add_task_id(parser: argparse.ArgumentParser) -> None:
@@ -195,12 +205,14 @@ def open_store(settings: Settings) -> PocketBaseTaskStore:
 
 @asynccontextmanager
 async def task_client(settings: Settings, imports: list[str]) -> AsyncIterator[TaskClient]:
-    """A `TaskClient` on the settings' servers knowing the default and `--import`ed processors."""
+    """A `TaskClient` on the settings' servers knowing the processors of DURABLE_TASKS_IMPORTS and
+    `--import` (none is fine: `status`, `list` and `watch` need no processor)."""
     from durable_tasks.client import TaskClient, connect_temporal
-    from durable_tasks.registry import DEFAULT_MODULES, ProcessorRegistry
+    from durable_tasks.registry import ProcessorRegistry, processor_modules
 
+    import_from_working_directory()
     check_importable(imports)
-    registry = ProcessorRegistry.discover([*DEFAULT_MODULES, *imports])
+    registry = ProcessorRegistry.discover(processor_modules(settings.imports, imports))
     store = open_store(settings)  # before connecting: a missing credential fails fast
     try:
         temporal = await connect_temporal(settings)  # unreachable: ConfigurationError, 1 line
@@ -208,7 +220,8 @@ async def task_client(settings: Settings, imports: list[str]) -> AsyncIterator[T
             yield TaskClient(temporal, store, registry, task_queue=settings.task_queue)
         except UnknownTaskTypeError as err:
             raise UnknownTaskTypeError(
-                f"{err} (a type defined in your own module needs --import MODULE)"
+                f"{err} (a type defined in your own module needs --import MODULE or "
+                "DURABLE_TASKS_IMPORTS=MODULE)"
             ) from None
     finally:
         await store.close()

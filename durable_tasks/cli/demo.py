@@ -12,7 +12,8 @@ answers, else starts its own embedded one in .data/ and stops it afterwards. Sta
 the send-email example, the video-processing flow on a generated clip (download, transcode and
 thumbnail in parallel, upload to PocketBase), and flaky-upstream, which fails twice and then
 succeeds (see its error log). Shows their progress, prints the final records and where to look.
-Exit 0 when all three succeed.
+Exit 0 when all three succeed. The examples are this repository's own `workflows` and
+`activities` packages, which the installed package does not ship: run it from a checkout's root.
 """
 
 
@@ -29,6 +30,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 
 def _handle(args: argparse.Namespace) -> int:
+    from durable_tasks.cli._common import import_from_working_directory
     from durable_tasks.dev import run_demo
 
+    import_from_working_directory()
     return asyncio.run(run_demo())

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from durable_tasks.cli._common import import_from_working_directory
 from durable_tasks.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -22,10 +23,12 @@ _DESCRIPTION = """\
 Start a complete local stack from the pip-installed binaries, with no Docker and no downloads:
 
   - a Temporal dev server (state kept in DATA_DIR/temporal.db) and its web UI,
-  - PocketBase (state in DATA_DIR/pb) with the project's pb_migrations/ and pb_hooks/,
+  - PocketBase (state in DATA_DIR/pb) with the package's pb_migrations/ and pb_hooks/,
     and a superuser: POCKETBASE_ADMIN_EMAIL/POCKETBASE_ADMIN_PASSWORD if set, otherwise one
     generated on first start and saved in DATA_DIR/pocketbase-admin.json (mode 0600),
-  - a worker in this process, pointed at both (unless --no-worker).
+  - a worker in this process, pointed at both (unless --no-worker), running the processors of
+    the modules named by --import and DURABLE_TASKS_IMPORTS (imported with the current directory
+    first on the path; with none named it exits 2).
 
 It waits until both servers are healthy, then prints the Temporal UI and PocketBase admin URLs
 and the superuser's credentials. Ctrl-C (or SIGTERM) stops the worker, then both servers.
@@ -38,7 +41,8 @@ environment (a flag wins over its variable):
   DURABLE_TASKS_DEV_POCKETBASE_PORT, DURABLE_TASKS_DEV_DATA_DIR
 
 examples:
-  durable-tasks dev
+  durable-tasks dev --import myapp.processors
+  durable-tasks dev --import workflows --import activities   # this repository's examples (make run)
   durable-tasks dev --no-worker --temporal-port 7300 --ui-port 8300 --pocketbase-port 8100 --smtp-port 8125
 """
 
@@ -89,6 +93,15 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="where both servers keep their state, logs and the superuser file (default .data)",
     )
     parser.add_argument(
+        "--import",
+        dest="imports",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="run the processors defined in MODULE on the stack's worker (repeatable); added to "
+        "those DURABLE_TASKS_IMPORTS names",
+    )
+    parser.add_argument(
         "--no-worker",
         dest="with_worker",
         action="store_false",
@@ -124,7 +137,9 @@ def _run(args: argparse.Namespace) -> int:
         pocketbase_port=_resolve_port(args, "pocketbase_port"),
         smtp_port=_resolve_port(args, "smtp_port"),
         with_worker=args.with_worker,
+        imports=tuple(args.imports),
     )
+    import_from_working_directory()
     try:
         return asyncio.run(_main(config))
     except (DevServerError, PocketBaseStartError) as exc:

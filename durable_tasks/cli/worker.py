@@ -13,7 +13,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from durable_tasks._signals import stop_on_signals
-from durable_tasks.cli._common import check_importable, positive_int
+from durable_tasks.cli._common import check_importable, import_from_working_directory, positive_int
+from durable_tasks.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from durable_tasks.settings import Settings
@@ -23,15 +24,17 @@ Run a worker: it polls the task queue (DURABLE_TASKS_TASK_QUEUE) on the Temporal
 TEMPORAL_ADDRESS and runs the flow processors (workflows) and simple processors (activities) it
 knows, writing every task's state to PocketBase (POCKETBASE_URL, as POCKETBASE_ADMIN_EMAIL).
 
-The worker knows the processors in the `workflows` and `activities` packages, plus those defined
-in the modules given with --import. Before it polls, it connects to Temporal and logs in to
-PocketBase: a wrong setting ends it at once with one line and exit 2. SIGINT or SIGTERM stops it
-gracefully: it stops polling and lets running activities finish.
+The worker runs the processors defined in the modules (packages recursively) named by
+DURABLE_TASKS_IMPORTS (comma-separated) and --import; with none named it exits 2. They are
+imported with the current directory first on the path. Before it polls, it connects to Temporal
+and logs in to PocketBase: a wrong setting ends it at once with one line and exit 2. SIGINT or
+SIGTERM stops it gracefully: it stops polling and lets running activities finish.
 """
 
 _EPILOG = """\
 examples:
-  durable-tasks worker
+  durable-tasks worker --import myapp.processors
+  DURABLE_TASKS_IMPORTS=myapp.processors,myapp.flows durable-tasks worker
   durable-tasks worker --import myapp.processors --max-concurrent-activities 20
 """
 
@@ -51,7 +54,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         action="append",
         default=[],
         metavar="MODULE",
-        help="also load the processors defined in MODULE (repeatable), e.g. myapp.processors",
+        help="run the processors defined in MODULE (repeatable), e.g. myapp.processors; added "
+        "to those DURABLE_TASKS_IMPORTS names",
     )
     parser.add_argument(
         "--max-concurrent-activities",
@@ -94,9 +98,13 @@ def _host_port(text: str) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from durable_tasks.registry import NOTHING_TO_IMPORT, processor_modules
     from durable_tasks.settings import load_settings
 
     settings = load_settings()
+    if not processor_modules(settings.imports, args.imports):
+        raise ConfigurationError(NOTHING_TO_IMPORT)  # before connecting anywhere
+    import_from_working_directory()
     check_importable(args.imports)
     grace = timedelta(seconds=args.graceful_shutdown)
     asyncio.run(

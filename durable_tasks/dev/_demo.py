@@ -31,16 +31,38 @@ from durable_tasks.settings import Settings, load_settings
 
 DEADLINE_S = 300.0
 
+EXAMPLES = ("workflows", "activities")
+"""The example processors the demo runs: this repository's own packages, loaded from its source
+tree (run from a checkout's root, as `make run`), never shipped in the wheel. Named here because
+the demo is about exactly these; `_examples` makes sure the packages found are they."""
+EXAMPLE_TYPES = {"send-email", "video-processing", "flaky-upstream"}
+
+
+def _examples() -> ProcessorRegistry:
+    """The examples' registry, or one line saying the demo needs a checkout of durable-tasks."""
+    hint = (
+        "the demo runs durable-tasks' example processors (the workflows and activities packages "
+        "of its repository, not installed with the package): run it from a checkout's root"
+    )
+    try:
+        registry = ProcessorRegistry.discover(EXAMPLES)
+    except ConfigurationError as err:
+        raise ConfigurationError(f"{hint} ({err})") from None
+    if missing := EXAMPLE_TYPES - set(registry.names):
+        raise ConfigurationError(f"{hint}; the packages found lack {', '.join(sorted(missing))}")
+    return registry
+
 
 async def run_demo(out: TextIO = sys.stdout) -> int:
     """Run the demo (see the module docstring); returns the exit code."""
     settings = load_settings()
+    registry = _examples()
     # Failed attempts are the point of one demo task: Temporal's per-attempt tracebacks would
     # bury the progress; the records carry every error anyway.
     logging.getLogger("temporalio.activity").setLevel(logging.ERROR)
     async with _stack(settings, out) as (stack_settings, where):
         print(f"demo: using {where}", file=out, flush=True)
-        records = await _run_tasks(stack_settings, out)
+        records = await _run_tasks(stack_settings, registry, out)
     _print_records(records, stack_settings, out, embedded="embedded" in where)
     return 0 if all(r.status == TaskStatus.SUCCESS for r in records) else 1
 
@@ -59,6 +81,7 @@ async def _stack(settings: Settings, out: TextIO) -> AsyncIterator[tuple[Setting
         ui_port=_port(os.environ.get("DURABLE_TASKS_DEV_UI_PORT") or "8233"),
         pocketbase_port=_port(str(urlsplit(settings.pocketbase_url).port or 8090)),
         smtp_port=_port(os.environ.get("DURABLE_TASKS_DEV_SMTP_PORT") or "8025"),
+        imports=EXAMPLES,
     )
     print("demo: no dev stack answers; starting an embedded one ...", file=out, flush=True)
     signals = StopSignals()
@@ -97,16 +120,16 @@ async def _wait_reachable(settings: Settings, stack: asyncio.Task[int]) -> None:
         await asyncio.sleep(0.25)
 
 
-async def _run_tasks(settings: Settings, out: TextIO) -> list[TaskRecord]:
+async def _run_tasks(
+    settings: Settings, registry: ProcessorRegistry, out: TextIO
+) -> list[TaskRecord]:
     from activities.video_source import VideoSource
     from durable_tasks.pocketbase import PocketBaseTaskStore
 
     run = secrets.token_hex(3)
     store = PocketBaseTaskStore.from_settings(settings)
     temporal = await connect_temporal(settings)
-    tasks = TaskClient(
-        temporal, store, ProcessorRegistry.discover(), task_queue=settings.task_queue
-    )
+    tasks = TaskClient(temporal, store, registry, task_queue=settings.task_queue)
     try:
         with VideoSource() as source:
             starts: list[tuple[str, str, dict[str, Any]]] = [

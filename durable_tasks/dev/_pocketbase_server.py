@@ -84,19 +84,26 @@ def pocketbase_binary() -> str:
 
 
 def project_pb_dirs() -> tuple[Path, Path]:
-    """`(pb_migrations, pb_hooks)` of the project: under $DURABLE_TASKS_PB_DIR if set, else the
-    repository root next to the `durable_tasks` package."""
+    """`(pb_migrations, pb_hooks)`: under $DURABLE_TASKS_PB_DIR if set, else the ones shipped
+    inside the package (`durable_tasks/pocketbase/`), so an installed durable-tasks (its dev
+    stack, its pytest fixtures) has its schema and hooks with no checkout of this repository."""
     configured = os.environ.get(PB_DIR_ENV)
-    root = Path(configured) if configured else Path(__file__).resolve().parents[2]
+    root = Path(configured) if configured else shipped_pb_root()
     dirs = (root / "pb_migrations", root / "pb_hooks")
     for directory in dirs:
         if not directory.is_dir():
-            hint = f"{PB_DIR_ENV}={configured}" if configured else f"the repository root {root}"
+            hint = f"{PB_DIR_ENV}={configured}" if configured else f"the installed package {root}"
             raise ConfigurationError(
                 f"{directory.name}/ not found under {hint}: set {PB_DIR_ENV} to the directory "
                 "that holds pb_migrations/ and pb_hooks/"
             )
     return dirs
+
+
+def shipped_pb_root() -> Path:
+    """The directory of the package data `pb_migrations/` and `pb_hooks/`: beside the PocketBase
+    store that needs them. A path on disk, as PocketBase wants (wheels install unzipped)."""
+    return Path(__file__).resolve().parents[1] / "pocketbase"
 
 
 def project_public_dir() -> Path:

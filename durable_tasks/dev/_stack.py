@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from durable_tasks.dev._credentials import Credentials, superuser_credentials
+from durable_tasks.dev._credentials import superuser_credentials
+from durable_tasks.dev._summary import print_summary
 from durable_tasks.dev._temporal_server import DevServerError, TemporalDevServer
 from durable_tasks.errors import ConfigurationError, DurableTasksError
 from durable_tasks.settings import Settings, load_settings
@@ -49,6 +50,8 @@ class DevStackConfig:
     pocketbase_port: int = 8090
     smtp_port: int = 8025
     with_worker: bool = True
+    imports: tuple[str, ...] = ()
+    """Modules whose processors the worker runs, besides DURABLE_TASKS_IMPORTS'."""
 
     def ports(self) -> list[tuple[int, str]]:
         return [
@@ -95,6 +98,8 @@ async def run_dev_stack(config: DevStackConfig, signals: StopSignals, out: TextI
 
     check_ports_free(config)
     env_settings = load_settings()
+    if config.with_worker:
+        _check_processors(env_settings, config.imports)
     migrations_dir, hooks_dir = project_pb_dirs()
     data_dir = config.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -153,11 +158,22 @@ async def run_dev_stack(config: DevStackConfig, signals: StopSignals, out: TextI
             return 0
         _export(settings)
         board = (credentials, demo_user, video.url() if video else "")
-        _print_summary(out, config, settings, board, temporal, pocketbase)
+        print_summary(out, config, settings, board, temporal, pocketbase)
         code = await _serve(config, settings, signals, temporal, pocketbase, out)
         print("stopping Temporal and PocketBase ...", file=out, flush=True)
     print("stopped.", file=out, flush=True)
     return code
+
+
+def _check_processors(settings: Settings, imports: tuple[str, ...]) -> None:
+    """Import the worker's processors before any server starts: a stack whose worker cannot run
+    (nothing named, a module that does not import) stops at once with one line saying why."""
+    from durable_tasks.registry import NOTHING_TO_IMPORT, ProcessorRegistry, processor_modules
+
+    modules = processor_modules(settings.imports, imports)
+    if not modules:
+        raise ConfigurationError(f"{NOTHING_TO_IMPORT} (or start only the servers: --no-worker)")
+    ProcessorRegistry.discover(modules)
 
 
 def _export(settings: Settings) -> None:
@@ -172,46 +188,6 @@ def _export(settings: Settings) -> None:
         "POCKETBASE_ADMIN_PASSWORD": settings.pocketbase_admin_password or "",
     }
     os.environ.update(values)
-
-
-def _print_summary(
-    out: TextIO,
-    config: DevStackConfig,
-    settings: Settings,
-    board: tuple[Credentials, Credentials, str],
-    temporal: TemporalDevServer,
-    pocketbase: PocketBaseProcess,
-) -> None:
-    credentials, demo, video_url = board
-    worker = (
-        f"task queue {settings.task_queue!r}"
-        if config.with_worker
-        else "not started (--no-worker); run `durable-tasks worker` in another shell"
-    )
-    lines = [
-        "",
-        f"  Temporal          {temporal.address}  (pid {temporal.pid}, namespace "
-        f"{settings.temporal_namespace!r}, log {temporal.log_file})",
-        f"  Temporal UI       {temporal.ui_url}",
-        f"  PocketBase        {pocketbase.url}  (pid {pocketbase.pid}, log {pocketbase.log_path})",
-        f"  Task board        {pocketbase.url}/  (log in as the demo user)",
-        f"  PocketBase admin  {pocketbase.url}/_/",
-        f"  SMTP sink         {HOST}:{config.smtp_port}  (mail in {config.data_dir / 'mail'})",
-        f"  Superuser         {credentials.email}  password {credentials.password}",
-        f"                    ({credentials.origin})",
-        f"  Demo user         {demo.email}  password {demo.password}  (workspace demo)",
-        f"                    ({demo.origin})",
-        f"  Sample video      {video_url or 'none'}  (a videoUrl for video-processing)",
-        f"  Worker            {worker}",
-        "",
-        "  Other shells reach this stack with:",
-        f"    export TEMPORAL_ADDRESS={settings.temporal_address} "
-        f"POCKETBASE_URL={settings.pocketbase_url}",
-        "",
-        "durable-tasks dev is ready; Ctrl-C stops "
-        + ("the worker, then both servers." if config.with_worker else "both servers."),
-    ]
-    print("\n".join(lines), file=out, flush=True)
 
 
 async def _serve(
@@ -232,7 +208,7 @@ async def _serve(
     }
     worker: asyncio.Task[None] | None = None
     if config.with_worker:
-        worker = asyncio.create_task(run_worker(settings, stop=worker_stop))
+        worker = asyncio.create_task(run_worker(settings, imports=config.imports, stop=worker_stop))
         waiters.add(worker)
     try:
         await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)

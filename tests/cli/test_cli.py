@@ -106,6 +106,17 @@ def test_worker_rejects_unknown_import_before_connecting() -> None:
     ]
 
 
+def test_worker_with_nothing_to_import_says_how_to_name_it_and_exits_2() -> None:
+    # Nothing listens on this address: the refusal comes before connecting anywhere.
+    result = run_cli("worker", TEMPORAL_ADDRESS="127.0.0.1:9")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "durable-tasks: error: no processors to run: name the modules that define them with "
+        "--import MODULE (repeatable) or DURABLE_TASKS_IMPORTS=MODULE[,MODULE...], e.g. "
+        "--import myapp.processors"
+    ]
+
+
 _FAKE_WORKER = textwrap.dedent(
     """
     import asyncio, sys

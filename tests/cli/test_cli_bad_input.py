@@ -31,6 +31,7 @@ NOWHERE = {
     "POCKETBASE_URL": f"http://127.0.0.1:{closed_port()}",
     "POCKETBASE_ADMIN_EMAIL": "admin@example.com",
     "POCKETBASE_ADMIN_PASSWORD": "not-used-here",
+    "DURABLE_TASKS_IMPORTS": "activities",  # something to run, so the settings are checked
 }
 
 
@@ -124,6 +125,7 @@ def test_worker_with_a_wrong_password_exits_2_before_polling(
         "POCKETBASE_URL": pocketbase_server.url,
         "POCKETBASE_ADMIN_EMAIL": pocketbase_server.admin_email,
         "POCKETBASE_ADMIN_PASSWORD": pocketbase_server.admin_password + "-wrong",
+        "DURABLE_TASKS_IMPORTS": "activities",  # something to run, so the settings are checked
     }
     worker = run_cli("worker", timeout=60, **env)
     # One line, so not even the "worker on task queue ..." line logged just before polling.

@@ -50,7 +50,7 @@ class Workers:
 
     def start(self, *options: str) -> subprocess.Popen[str]:
         log = (self.logs / f"worker-{len(self.procs)}.log").open("w")
-        command = [console_script(), "worker", "--import", "tests.support.worker_processors"]
+        command = [console_script(), "worker"]  # the processors: DURABLE_TASKS_IMPORTS
         proc = subprocess.Popen(
             [*command, "--graceful-shutdown", "1", *options],
             env=self.env,
@@ -92,6 +92,7 @@ def setup(
         POCKETBASE_ADMIN_EMAIL=pocketbase_server.admin_email,
         POCKETBASE_ADMIN_PASSWORD=pocketbase_server.admin_password,
         DURABLE_TASKS_TEST_DIR=str(tmp_path),
+        DURABLE_TASKS_IMPORTS="tests.support.worker_processors",
         PYTHONPATH=os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
     )
     workers = Workers(env, tmp_path)

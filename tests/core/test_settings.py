@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from durable_tasks.errors import ConfigurationError
+from durable_tasks.registry import processor_modules
 from durable_tasks.settings import Settings, load_settings
 from tests.support.cli import SETTINGS_VARIABLES, run_cli
 
@@ -178,3 +179,21 @@ def test_cli_reports_a_bad_setting_in_one_line(variable: str, value: str) -> Non
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith(f"durable-tasks: error: {variable}: ")
     assert "Traceback" not in result.stderr
+
+
+def test_imports_are_named_modules_separated_by_commas(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DURABLE_TASKS_IMPORTS", " myapp.processors, flows ,,myapp.processors")
+    assert load_settings().imports == ("myapp.processors", "flows", "myapp.processors")
+    monkeypatch.delenv("DURABLE_TASKS_IMPORTS")
+    assert load_settings().imports == ()  # nothing is guessed
+
+
+def test_an_import_that_is_no_module_name_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DURABLE_TASKS_IMPORTS", "myapp.processors,my-app/flows")
+    with pytest.raises(ConfigurationError, match=r"^DURABLE_TASKS_IMPORTS: 'my-app/flows' is not"):
+        load_settings()
+
+
+def test_processor_modules_come_from_settings_then_the_command_line_each_once() -> None:
+    assert processor_modules(("a", "b.c"), ["b.c", "d"]) == ["a", "b.c", "d"]
+    assert processor_modules((), []) == []

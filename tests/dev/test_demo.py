@@ -11,6 +11,8 @@ import httpx
 from durable_tasks.dev import free_port, project_pb_dirs, start_pocketbase
 from tests.support.cli import clean_env, console_script
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 def test_demo_runs_the_examples_to_success(tmp_path: Path) -> None:
     data = tmp_path / "data"
@@ -22,6 +24,8 @@ def test_demo_runs_the_examples_to_success(tmp_path: Path) -> None:
         DURABLE_TASKS_DEV_SMTP_PORT=str(free_port()),
         DURABLE_TASKS_DEV_DATA_DIR=str(data),
         DURABLE_TASKS_WORK_DIR=str(tmp_path / "work"),
+        # The examples come from the source tree (a checkout), not from the installed package.
+        PYTHONPATH=str(ROOT),
     )
     result = subprocess.run(
         [console_script(), "demo"],
@@ -65,3 +69,27 @@ def test_demo_runs_the_examples_to_success(tmp_path: Path) -> None:
     assert {i["status"] for i in items} == {"SUCCESS"}
     video = next(i for i in items if i["type"] == "video-processing")
     assert video["result"]["completedSteps"] == ["download", "transcode", "thumbnail", "upload"]
+
+
+def test_demo_outside_a_checkout_says_it_needs_one(tmp_path: Path) -> None:
+    # Packages named like the examples, but somebody else's: the demo must not run them.
+    for name in ("workflows", "activities"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "__init__.py").write_text("")
+    result = subprocess.run(
+        [console_script(), "demo"],
+        env=clean_env(TEMPORAL_ADDRESS=f"127.0.0.1:{free_port()}"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.splitlines() == [
+        "durable-tasks: error: the demo runs durable-tasks' example processors (the workflows "
+        "and activities packages of its repository, not installed with the package): run it "
+        "from a checkout's root; the packages found lack flaky-upstream, send-email, "
+        "video-processing"
+    ]

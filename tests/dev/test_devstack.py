@@ -29,6 +29,8 @@ from tests.support.waiting import wait_until
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ["--import", "workflows", "--import", "activities"]  # what `make run` passes
 
 
 def _port_is_free(port: int) -> bool:
@@ -96,7 +98,8 @@ def dev_stack(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[_Stack
         "--data-dir", str(data_dir),
     ]  # fmt: skip
     with stdout.open("wb") as out, stderr.open("wb") as err:
-        process = subprocess.Popen(command, stdout=out, stderr=err, env=clean_env())
+        # From the repository root, as `make run`: the examples load from the source tree.
+        process = subprocess.Popen(command, stdout=out, stderr=err, env=clean_env(), cwd=ROOT)
     stack = _Stack(process, stdout, stderr, ports, data_dir)
     try:
         yield stack
@@ -201,7 +204,7 @@ def test_dev_starts_and_stops_both_servers(dev_stack: _Stack) -> None:
 
 
 @pytest.mark.timeout(150)
-@pytest.mark.parametrize("dev_stack", [[]], indirect=True)
+@pytest.mark.parametrize("dev_stack", [EXAMPLES], indirect=True)
 def test_dev_runs_a_worker_too(dev_stack: _Stack) -> None:
     _check_servers_then_stop(dev_stack, with_worker=True)
 
@@ -255,6 +258,24 @@ def test_taken_port_is_named_and_nothing_starts(tmp_path: Path, taken: str, name
     assert result.stdout == ""
     assert not data_dir.exists(), "dev created state before refusing"
     assert all(_port_is_free(port) for flag, port in ports.items() if flag != taken)
+
+
+def test_a_worker_with_nothing_to_run_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    # No --import, no DURABLE_TASKS_IMPORTS: no guess at packages named `workflows` or
+    # `activities` (the repository's own are importable from ROOT, where this runs).
+    ports = [arg for flag in ("--temporal-port", "--ui-port", "--pocketbase-port", "--smtp-port")
+             for arg in (flag, str(free_port()))]  # fmt: skip
+    result = subprocess.run(
+        [console_script(), "dev", "--data-dir", str(tmp_path / "d"), *ports],
+        capture_output=True, text=True, timeout=30, env=clean_env(), cwd=ROOT, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "durable-tasks: error: no processors to run: name the modules that define them with "
+        "--import MODULE (repeatable) or DURABLE_TASKS_IMPORTS=MODULE[,MODULE...], e.g. "
+        "--import myapp.processors (or start only the servers: --no-worker)"
+    ]
+    assert not (tmp_path / "d").exists(), "dev created state before refusing"
 
 
 def test_same_port_twice_is_refused(tmp_path: Path) -> None:

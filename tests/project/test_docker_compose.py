@@ -24,6 +24,7 @@ from check_jsonschema.builtin_schemas import get_builtin_schema
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
+from durable_tasks.dev import project_pb_dirs, project_public_dir
 from durable_tasks.errors import ConfigurationError
 from durable_tasks.settings import Settings, load_settings
 from tests.support.compose import (
@@ -337,25 +338,57 @@ def _packages_setuptools_installs(config: dict[str, Any]) -> set[str]:
     return set(found)
 
 
+def _copied_dirs(*, processors: bool) -> list[Path]:
+    """Directories the worker Dockerfile copies: into the build (before `RUN pip install .`),
+    or, with `processors`, after it: the deployment's processors, loaded by name, not installed."""
+    text = WORKER_DOCKERFILE.read_text(encoding="utf-8")
+    (install,) = re.finditer(r"^RUN\s+pip install ", text, re.MULTILINE)
+    part = text[install.start() :] if processors else text[: install.start()]
+    dirs = []
+    for line in part.splitlines():
+        words = line.split()
+        if words and words[0].upper() == "COPY":
+            args = [w for w in words[1:] if not w.startswith("--")]
+            dirs += [ROOT / source for source in args[:-1] if (ROOT / source).is_dir()]
+    return dirs
+
+
+def _python_packages(tops: list[Path]) -> set[str]:
+    return {
+        ".".join(path.parent.relative_to(ROOT).parts)
+        for top in tops
+        for path in top.rglob("*.py")
+        if "__pycache__" not in path.parts
+    }
+
+
 def test_the_image_gets_every_python_package_it_copies() -> None:
     # The image runs `pip install .`, not the editable install the tests run on: a subpackage
     # missing from pyproject's package list works here and breaks only in the container.
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     installed = _packages_setuptools_installs(pyproject["tool"]["setuptools"])
-    copied_dirs = [
-        ROOT / source
-        for sources, _ in copies(WORKER_DOCKERFILE)
-        for source in sources
-        if (ROOT / source).is_dir()
-    ]
+    copied_dirs = _copied_dirs(processors=False)
     assert copied_dirs
-    in_tree = {
-        ".".join(path.parent.relative_to(ROOT).parts)
-        for top in copied_dirs
-        for path in top.rglob("*.py")
-        if "__pycache__" not in path.parts
-    }
+    in_tree = _python_packages(copied_dirs)
     assert in_tree - installed == set(), "in the source tree but not installed by `pip install .`"
+
+
+def test_the_image_runs_the_examples_it_copies_by_name_without_installing_them(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    # The package ships only durable_tasks; the deployment's processors (this repository's
+    # examples) are copied beside it and named in DURABLE_TASKS_IMPORTS, which the worker reads.
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    installed = _packages_setuptools_installs(pyproject["tool"]["setuptools"])
+    processors = _copied_dirs(processors=True)
+    assert {p.name for p in processors} == {"workflows", "activities"}
+    assert not _python_packages(processors) & installed
+    named = environment_of(services["worker"])["DURABLE_TASKS_IMPORTS"]
+    assert named is not None
+    assert set(named.split(",")) == {p.name for p in processors}
+    (workdir,) = re.findall(r"^WORKDIR\s+(\S+)", WORKER_DOCKERFILE.read_text(), re.M)[-1:]
+    copied_to = {dest.rsplit("/", 1)[0] for _, dest in copies(WORKER_DOCKERFILE)}
+    assert workdir in copied_to, "the worker imports its processors from its working directory"
 
 
 def test_the_dockerignore_keeps_local_state_out_of_the_build_context() -> None:
@@ -404,10 +437,14 @@ def test_pocketbase_runs_the_repository_schema_and_hooks_read_only(
     flags = _entrypoint_flags()
     assert flags["automigrate"] == "false"
     mounts = _mounts(services["pocketbase"])
-    assert mounts[flags["migrationsDir"]] == ("./pb_migrations", True)
-    assert mounts[flags["hooksDir"]] == ("./pb_hooks", True)
-    assert mounts[flags["publicDir"]] == ("./pb_public", True)  # the task board
-    assert (ROOT / "pb_migrations").is_dir() and (ROOT / "pb_hooks").is_dir()
+    # The very directories the package ships and the dev stack and test fixtures run with.
+    migrations, hooks = project_pb_dirs()
+    assert mounts[flags["migrationsDir"]] == (f"./{migrations.relative_to(ROOT)}", True)
+    assert mounts[flags["hooksDir"]] == (f"./{hooks.relative_to(ROOT)}", True)
+    assert (ROOT / mounts[flags["migrationsDir"]][0]).is_dir()
+    assert (ROOT / mounts[flags["hooksDir"]][0]).is_dir()
+    assert mounts[flags["publicDir"]] == (f"./{project_public_dir().relative_to(ROOT)}", True)
+    assert (ROOT / mounts[flags["publicDir"]][0]).is_dir()  # the task board
     data_source, data_read_only = mounts[flags["dir"]]
     assert data_source in compose["volumes"] and not data_read_only, "data on a named volume"
 

@@ -3,8 +3,9 @@
 - The Python snippets are extracted from README.md and executed for real: the processors run on
   a worker, the client snippet sends a real email, the testing snippet runs as a user's pytest.
 - The shell commands of the quick start and "Starting tasks" run, in order, against a real
-  `durable-tasks dev` stack, each expected to exit 0. Left out, with the reason: `make run` /
-  `make test` (this suite *is* `make test`; `make run` is `durable-tasks dev`, started here),
+  `durable-tasks dev` stack, each expected to exit 0; an `export NAME=value` line sets NAME for
+  the commands after it. Left out, with the reason: `make run` / `make test` (this suite *is*
+  `make test`; `make run` is `durable-tasks dev` with the examples' `--import`s, started here),
   `source .venv/bin/activate` (the test calls the venv's script), and the Docker commands (no
   Docker engine on this machine; tests/test_docker_compose.py validates the file instead).
 """
@@ -17,6 +18,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,7 @@ from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
+MAKEFILE = (ROOT / "Makefile").read_text()
 NOT_RUN_HERE = ("make ", "source ", "cp .env.example", "docker ")
 
 
@@ -137,6 +140,7 @@ async def test_readme_client_snippet_connects_from_the_settings(
     monkeypatch.setenv("POCKETBASE_URL", pocketbase_server.url)
     monkeypatch.setenv("POCKETBASE_ADMIN_EMAIL", pocketbase_server.admin_email)
     monkeypatch.setenv("POCKETBASE_ADMIN_PASSWORD", pocketbase_server.admin_password)
+    monkeypatch.setenv("DURABLE_TASKS_IMPORTS", "activities")  # as the worker is told
     tasks = await client_snippet.connect()
     try:
         assert "send-email" in tasks.registry.names
@@ -191,20 +195,33 @@ def test_readme_testing_snippet_passes_as_a_users_test(tmp_path: Path) -> None:
     assert "1 passed" in result.stdout, result.stdout + result.stderr
 
 
-def _readme_commands() -> list[str]:
+RUN_SECTIONS = ("Quick start", "Starting tasks")
+"""The sections whose shell commands run here; the others show setups of other machines (a
+user's project, a deployment)."""
+
+
+def _section(title: str) -> str:
+    return README.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def _readme_commands(sections: tuple[str, ...] = RUN_SECTIONS) -> list[str]:
     commands = []
-    for block in _blocks("sh"):
-        for line in block.splitlines():
-            command = line.split("  #")[0].strip()
-            if command and not command.startswith(NOT_RUN_HERE):
-                assert command.startswith("durable-tasks "), f"unexpected README command {line!r}"
-                commands.append(command)
+    for title in sections:
+        for block in re.findall(r"```sh\n(.*?)```", _section(title), flags=re.S):
+            for line in block.splitlines():
+                command = line.split("  #")[0].strip()
+                if command and not command.startswith(NOT_RUN_HERE):
+                    assert command.startswith(("durable-tasks ", "export ")), (
+                        f"unexpected README command {line!r}"
+                    )
+                    commands.append(command)
     return commands
 
 
 @pytest.fixture
 def dev_stack(tmp_path: Path) -> Iterator[dict[str, str]]:
-    """`durable-tasks dev` (what `make run` runs) on free ports; yields the env to reach it."""
+    """`durable-tasks dev` as `make run` runs it (the examples, imported from the source tree) on
+    free ports, from another directory; yields the env to reach it."""
     ports = {name: free_port() for name in ("temporal", "ui", "pocketbase", "smtp")}
     data = tmp_path / "data"
     env = clean_env(
@@ -216,11 +233,21 @@ def dev_stack(tmp_path: Path) -> Iterator[dict[str, str]]:
         DURABLE_TASKS_DEV_SMTP_PORT=str(ports["smtp"]),
         DURABLE_TASKS_DEV_DATA_DIR=str(data),
         DURABLE_TASKS_WORK_DIR=str(tmp_path / "work"),
+        PYTHONPATH=str(ROOT),  # the README's shell sits in the checkout; this one does not
     )
     log = tmp_path / "dev.log"
+    run = re.search(r"^run:.*\n\t\$\(BIN\)/durable-tasks dev (.*)$", MAKEFILE, re.M)
+    examples = re.search(r"^EXAMPLES := (.*)$", MAKEFILE, re.M)
+    assert run and examples, "the Makefile's run target and its EXAMPLES"
+    flags = run[1].replace("$(EXAMPLES)", examples[1]).replace("$(ARGS)", "").split()
+    assert flags == ["--import", "workflows", "--import", "activities"]
     with log.open("w") as out:
         stack = subprocess.Popen(
-            [console_script(), "dev"], env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT
+            [console_script(), "dev", *flags],
+            env=env,
+            cwd=tmp_path,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     try:
 
@@ -244,10 +271,19 @@ def test_readme_shell_commands_run_against_the_dev_stack(
 ) -> None:
     commands = _readme_commands()
     assert len(commands) >= 10  # the quick start's and "Starting tasks"' commands
+    # The second shell of the quick start names the examples before it starts one.
+    quick_start = _readme_commands(("Quick start",))
+    assert "export DURABLE_TASKS_IMPORTS=workflows,activities" in quick_start
+    env = dict(dev_stack)
     for command in commands:
+        if command.startswith("export "):
+            for assignment in shlex.split(command)[1:]:
+                name, _, value = assignment.partition("=")
+                env[name] = value
+            continue
         result = subprocess.run(
             [console_script(), *shlex.split(command)[1:]],
-            env=dev_stack,
+            env=env,
             cwd=tmp_path,
             capture_output=True,
             text=True,
@@ -256,3 +292,13 @@ def test_readme_shell_commands_run_against_the_dev_stack(
             check=False,
         )
         assert result.returncode == 0, f"{command}\n{result.stdout}\n{result.stderr}"
+
+
+def test_readme_pytest_settings_are_those_the_user_project_runs_with() -> None:
+    # tests/project/test_distribution.py runs that project's suite on the installed wheel, so
+    # the settings shown are settings known to work for a user's project.
+    (block,) = _blocks("toml")
+    shown = tomllib.loads(block)["tool"]["pytest"]["ini_options"]
+    user_project = ROOT / "tests" / "project" / "user_project" / "pyproject.toml"
+    used = tomllib.loads(user_project.read_text())["tool"]["pytest"]["ini_options"]
+    assert shown == {key: value for key, value in used.items() if key != "testpaths"}

@@ -1,0 +1,1 @@
+"""The service's workflows: a plain Temporal one and a durable flow."""
