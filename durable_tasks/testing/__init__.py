@@ -12,7 +12,8 @@ conftest:
 - `pocketbase_server` (session): PocketBase with the migrations and hooks this package ships;
   `task_store`: a `PocketBaseTaskStore` on it, emptied for each test; `workspace_client`:
   an httpx client logged in as a user of a workspace, for isolation tests.
-- `temporal_env` (session): a time-skipping Temporal server; `temporal_client` its client;
+- `temporal_env`: a time-skipping Temporal server, shared by the session's tests while its
+  clock skips, replaced after a test that left it held; `temporal_client` its client;
   `temporal_dev_env` (session): a real dev server; `task_queue`: a queue of the test's own.
 - `running_worker(client, store, *processors)`: a worker with `DurableTasksPlugin`, and a
   `TaskClient` on its queue.
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
         temporal_client as temporal_client,
         temporal_dev_env as temporal_dev_env,
         temporal_env as temporal_env,
+        temporal_time_skipping_server as temporal_time_skipping_server,
     )
 
 # Loaded on first use: the pytest plugin lives in this package and must be importable (to warn
@@ -51,6 +53,7 @@ _EXPORTS: dict[str, str] = {
     "temporal_client": "durable_tasks.testing._temporal",
     "temporal_dev_env": "durable_tasks.testing._temporal",
     "temporal_env": "durable_tasks.testing._temporal",
+    "temporal_time_skipping_server": "durable_tasks.testing._temporal",
     "workspace_client": "durable_tasks.testing._pocketbase",
 }
 

@@ -17,6 +17,7 @@ try:
         temporal_client,
         temporal_dev_env,
         temporal_env,
+        temporal_time_skipping_server,
         workspace_client,
     )
 except ModuleNotFoundError as err:

@@ -35,6 +35,7 @@ class RecordingStore:
     def __init__(self, inner: PocketBaseTaskStore) -> None:
         self.inner = inner
         self.applied: list[TaskRecord] = []
+        self._batch = asyncio.Lock()
 
     async def sync(self, task_id: str, patch: TaskPatch) -> SyncOutcome:
         outcome = await self.inner.sync(task_id, patch)
@@ -44,19 +45,26 @@ class RecordingStore:
 
     async def sync_many(self, items: Sequence[SyncItem]) -> list[SyncResult]:
         """One item at a time through `sync`, so every write's record is seen (the batch route
-        itself is covered by the store contract tests)."""
+        itself is covered by the store contract tests). Reads through this store wait for the
+        whole batch, as they would for the route's one transaction: a task's final status and
+        its last error entries can share a batch, and no reader may see one without the other."""
         results = []
-        for item in items:
-            outcome = await self.sync(item.task_id, item.patch)
-            results.append(
-                SyncResult(
-                    task_id=item.task_id,
-                    applied=outcome.applied,
-                    reason=outcome.reason,
-                    seq=outcome.record.seq,
+        async with self._batch:
+            for item in items:
+                outcome = await self.sync(item.task_id, item.patch)
+                results.append(
+                    SyncResult(
+                        task_id=item.task_id,
+                        applied=outcome.applied,
+                        reason=outcome.reason,
+                        seq=outcome.record.seq,
+                    )
                 )
-            )
         return results
+
+    async def get(self, task_id: str) -> TaskRecord | None:
+        async with self._batch:
+            return await self.inner.get(task_id)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)

@@ -6,6 +6,7 @@ Steps may look at their own record through `STORE` — test code only; real step
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 from pydantic import SecretStr
@@ -15,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from durable_tasks.context import TaskContext
     from durable_tasks.flow import BaseFlowProcessor, FailurePolicy, Step, flow_processor
     from durable_tasks.models import ParentJobData, StepJobData, StepResult, StepStatus
+    from durable_tasks.retry import RetryOptions
     from durable_tasks.steps import step_activity
     from durable_tasks.store import TaskStore
     from tests.support.waiting import eventually
@@ -123,9 +125,17 @@ class Skip(BaseFlowProcessor[FlowData]):
 
 @flow_processor("tf-fail")
 class FailFast(BaseFlowProcessor[FlowData]):
+    """`a` fails while `slow` runs. A running activity holds the time-skipping server's clock,
+    so `a`'s backoff passes in real time: keep it short (the policy is under test, not it)."""
+
     input_model = FlowData
     steps = (
-        Step("a", work, depends_on=[]),
+        Step(
+            "a",
+            work,
+            depends_on=[],
+            retry=RetryOptions(initial_interval=timedelta(milliseconds=50)),
+        ),
         Step("slow", work, depends_on=[]),
         Step("after", work, depends_on=["a"]),
     )
