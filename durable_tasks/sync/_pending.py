@@ -11,10 +11,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from durable_tasks.models import ErrorLogEntry, NewTask, TaskPatch
+from durable_tasks.models import ErrorLogEntry, NewTask, TaskPatch, TaskStatus
 from durable_tasks.store import SyncItem
 
 _RISING = ("progress", "attempts")
+_FINAL = frozenset({TaskStatus.SUCCESS, TaskStatus.FAILED, TaskStatus.CANCELLED})
+_FINAL_FIELDS = ("status", "completed_at", "result")
 
 
 @dataclass
@@ -48,15 +50,27 @@ class Pending:
         self.create = self.create or newer.create
 
     def items(self, task_id: str) -> list[SyncItem]:
-        """One item with every field and the first entry; one more per further entry."""
-        first = self.errors[0] if self.errors else None
-        fields = self.fields
+        """The patches to send, in order: one for all of it when there is at most one entry;
+        else the first carries the fields and first entry, one follows per further entry, and
+        a final status comes last, so no reader can see it before every entry behind it."""
+        fields = dict(self.fields)
         if isinstance(fields.get("result"), BaseModel):  # a flow's snapshot: JSON only now
-            fields = {**fields, "result": fields["result"].model_dump(mode="json", by_alias=True)}
-        patch = TaskPatch(run_id=self.run_id, error=first, **fields)
-        items = [SyncItem(task_id=task_id, patch=patch, create=self.create)]
-        items += [
-            SyncItem(task_id=task_id, patch=TaskPatch(run_id=self.run_id, error=e))
-            for e in self.errors[1:]
+            fields["result"] = fields["result"].model_dump(mode="json", by_alias=True)
+        final: dict[str, Any] = {}
+        if len(self.errors) > 1 and fields.get("status") in _FINAL:
+            final = {name: fields.pop(name) for name in _FINAL_FIELDS if name in fields}
+        entries: list[ErrorLogEntry | None] = list(self.errors) or [None]
+        items = [
+            SyncItem(
+                task_id=task_id,
+                patch=TaskPatch(run_id=self.run_id, error=entries[0], **fields),
+                create=self.create,
+            )
         ]
+        items += [
+            SyncItem(task_id=task_id, patch=TaskPatch(run_id=self.run_id, error=entry))
+            for entry in entries[1:]
+        ]
+        if final:
+            items.append(SyncItem(task_id=task_id, patch=TaskPatch(run_id=self.run_id, **final)))
         return items
