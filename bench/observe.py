@@ -1,8 +1,10 @@
 """Watching task records the way a front end does, to measure what a front end sees.
 
-`RecordObserver` holds one PocketBase realtime subscription to every task record (`tasks/*`,
-as the superuser) for the whole benchmark and notes, for each version that arrives, the wall
-clock time it arrived, its status, progress and `seq`. From that:
+`RecordObserver` runs `python -m bench.observe` in a process of its own, as a front end would
+be: one PocketBase realtime subscription to every task record (`tasks/*`, as the superuser) for
+the whole benchmark, writing for each version that arrives the wall-clock time it arrived, its
+status, progress and `seq` to a file. (In the benchmark's own process the busy event loop would
+delay the arrivals it notes, and its CPU would count as ours.) From that file:
 
 - **sync lag**: from the moment Temporal closed a task's workflow (its close time, from the
   server) to the arrival of the record's final version;
@@ -12,15 +14,20 @@ clock time it arrived, its status, progress and `seq`. From that:
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import json
+import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from temporalio.client import Client
 
 from durable_tasks.models import TaskRecord
 from durable_tasks.pocketbase import PocketBaseRealtime
+
+_FINAL = ("SUCCESS", "FAILED", "CANCELLED")
 
 
 @dataclass(frozen=True)
@@ -36,52 +43,74 @@ class Version:
 class RecordObserver:
     """Every version of every task record, as PocketBase pushes them (see the module docstring)."""
 
-    def __init__(self, url: str, email: str, password: str) -> None:
-        self._source = PocketBaseRealtime(url, email, password)
-        self.versions: dict[str, list[Version]] = {}
-        self._live = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+    def __init__(self, url: str, email: str, password: str, log: Path) -> None:
+        self._args = [sys.executable, "-m", "bench.observe", url, email, password, str(log)]
+        self._log = log
+        self._process: subprocess.Popen[str] | None = None
 
     async def __aenter__(self) -> RecordObserver:
-        self._task = asyncio.create_task(self._follow())
-        async with asyncio.timeout(10):
-            await self._live.wait()
+        self._process = subprocess.Popen(self._args, stdout=subprocess.PIPE, text=True)
+        assert self._process.stdout is not None
+        ready = await asyncio.wait_for(asyncio.to_thread(self._process.stdout.readline), 20)
+        if ready.strip() != "subscribed":
+            raise RuntimeError(f"the record observer did not subscribe: {ready!r}")
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        assert self._task is not None
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(timeout=10)
 
-    async def _follow(self) -> None:
-        async for item in self._source.changes("*"):
-            if not isinstance(item, TaskRecord):
-                self._live.set()
-                continue
-            self.versions.setdefault(item.id, []).append(
-                Version(time.time(), str(item.status), item.progress, item.seq)
+    @property
+    def versions(self) -> dict[str, list[Version]]:
+        """What arrived so far, by task id."""
+        found: dict[str, list[Version]] = {}
+        for line in self._log.read_text().splitlines():
+            row = json.loads(line)
+            found.setdefault(row["id"], []).append(
+                Version(row["arrived"], row["status"], row["progress"], row["seq"])
             )
-
-    def final_arrival(self, task_id: str) -> float | None:
-        """When the record's first final version arrived."""
-        for version in self.versions.get(task_id, []):
-            if version.status in ("SUCCESS", "FAILED", "CANCELLED"):
-                return version.arrived
-        return None
+        return found
 
     async def lags_ms(
         self, client: Client, task_ids: Sequence[str], workflow_ids: Sequence[str]
     ) -> list[float]:
         """Close of each workflow (Temporal's clock) → its final record here, in ms."""
-        async with asyncio.timeout(30):
-            while any(self.final_arrival(t) is None for t in task_ids):
-                await asyncio.sleep(0.05)  # the last events are still on their way
+        deadline = time.monotonic() + 30
+        while True:
+            arrivals = {task: _final_arrival(v) for task, v in self.versions.items()}
+            if all(arrivals.get(t) is not None for t in task_ids) or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.1)  # the last events are still on their way
         lags = []
         for task_id, workflow_id in zip(task_ids, workflow_ids, strict=True):
             described = await client.get_workflow_handle(workflow_id).describe()
-            arrived = self.final_arrival(task_id)
+            arrived = arrivals.get(task_id)
             if described.close_time is None or arrived is None:
                 continue
             lags.append(1000 * (arrived - described.close_time.timestamp()))
         return lags
+
+
+def _final_arrival(versions: list[Version]) -> float | None:
+    return next((v.arrived for v in versions if v.status in _FINAL), None)
+
+
+async def _follow(url: str, email: str, password: str, log: Path) -> None:
+    with log.open("a", buffering=1) as out:
+        async for item in PocketBaseRealtime(url, email, password).changes("*"):
+            if not isinstance(item, TaskRecord):
+                print("subscribed", flush=True)
+                continue
+            row = {
+                "id": item.id,
+                "arrived": time.time(),
+                "status": str(item.status),
+                "progress": item.progress,
+                "seq": item.seq,
+            }
+            out.write(json.dumps(row) + "\n")
+
+
+if __name__ == "__main__":
+    asyncio.run(_follow(sys.argv[1], sys.argv[2], sys.argv[3], Path(sys.argv[4])))

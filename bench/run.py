@@ -42,7 +42,8 @@ from bench.bare import (
 )
 from bench.budgets import evaluate
 from bench.capacity import tasks_per_second
-from bench.flow import LONG_FLOWS, ThreeStepFlow
+from bench.flow import ThreeStepFlow
+from bench.long_flows import LONG_FLOWS
 from bench.measure import Batch, Phase
 from bench.processors import STORM_LAST, NoopTask, ProgressStormTask
 from bench.report import render, to_json
@@ -174,7 +175,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             mode: await tasks_per_second(url, email, password, prefix=f"cap-{mode}", tasks=args.capacity_tasks, batching=batching)
             for mode, batching in (("batched", True), ("unbatched", False))
         }  # fmt: skip
-    storm = _storm(batches["storm"], stack.probes, args)
+        storm = _storm(batches["storm"], stack.probes, args)
     return {"batches": batches, "capacity": capacity, "storm": storm}
 
 

@@ -81,7 +81,10 @@ async def servers(partitions: int) -> AsyncIterator[Servers]:
                 pids = {"temporal": child_pid("temporal"), "pocketbase": pocketbase.pid}
                 log = RequestLog(pocketbase.url, email, password)
                 try:
-                    async with RecordObserver(pocketbase.url, email, password) as observer:
+                    versions = Path(tmp) / "versions.jsonl"
+                    versions.touch()
+                    observer = RecordObserver(pocketbase.url, email, password, versions)
+                    async with observer:
                         probes = Probes(
                             cpu=CpuMeter(pids),
                             rpcs=FrontendRequests(

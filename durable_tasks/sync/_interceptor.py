@@ -20,7 +20,7 @@ attempt runs again on another worker.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, TypeGuard
 
 from pydantic_core import to_jsonable_python
 from temporalio import activity, workflow
@@ -97,7 +97,7 @@ class _WorkflowInbound(WorkflowInboundInterceptor):
 
     async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
         owner = input.type
-        if not issubclass(owner, TaskOwner) or not input.args:
+        if not _owns_a_task(owner) or not input.args:
             return await super().execute_workflow(input)  # not ours: never touched
         sync: EmittingTaskSync | WorkflowTaskSync
         info = workflow.info()
@@ -147,6 +147,19 @@ class _WorkflowInbound(WorkflowInboundInterceptor):
         value = owner.durable_task_record_result(result)
         await sync.finish(TaskStatus.SUCCESS, result=to_jsonable_python(value, by_alias=True))
         return result
+
+
+_OWNERS: dict[tuple[str, str], bool] = {}
+
+
+def _owns_a_task(cls: type[Any]) -> TypeGuard[type[TaskOwner]]:
+    """Whether workflows of `cls` own a task record: a protocol check that inspects the class,
+    made once per workflow class. Keyed by name, as the sandbox re-imports the class per run."""
+    key = (cls.__module__, cls.__qualname__)
+    owns = _OWNERS.get(key)
+    if owns is None:
+        owns = _OWNERS[key] = issubclass(cls, TaskOwner)
+    return owns
 
 
 def _workflow_error_entry(err: Exception, *, task_type: str) -> ErrorLogEntry:
