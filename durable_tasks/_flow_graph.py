@@ -16,10 +16,10 @@ from temporalio import activity
 from temporalio.common import RetryPolicy
 
 from durable_tasks.errors import ConfigurationError
-from durable_tasks.retry import ActivityOptions, RetryOptions
+from durable_tasks.retry import DEFAULT_HEARTBEAT_TIMEOUT, ActivityOptions, RetryOptions
 from durable_tasks.steps import is_step_activity
 
-DEFAULT_STEP_HEARTBEAT = timedelta(seconds=30)
+DEFAULT_STEP_HEARTBEAT = DEFAULT_HEARTBEAT_TIMEOUT
 """The heartbeat timeout of steps made by `@step_activity` (they heartbeat for you)."""
 
 
@@ -70,7 +70,7 @@ class Step:
         return defn.name
 
     def options(self) -> ActivityOptions:
-        """Retries and timeouts; steps made by `@step_activity` heartbeat, so they get 30 s."""
+        """Retries and timeouts; steps made by `@step_activity` heartbeat, so they get 5 s."""
         heartbeat = self.heartbeat_timeout
         if heartbeat is _PREVIOUS:
             heartbeat = DEFAULT_STEP_HEARTBEAT if is_step_activity(self.activity) else None

@@ -20,6 +20,15 @@ pass yourself is kept. The interceptor only touches workflows that own a task (t
 and flows), so your own workflows run exactly as they would without it. On a `Replayer` it adds
 the same workflows and interceptor, so saved histories replay as they ran (no store needed).
 
+On a worker it also trades a little traffic for recovery in seconds (`WORKER_DEFAULTS`): a
+worker sends a running attempt's heartbeat at most once a second (the SDK's default throttle is
+80 % of the heartbeat timeout, so a cancel waited up to 24 s for the next one), activities are
+dispatched through the task queue rather than eagerly to the worker running the workflow (so a
+crashed worker does not take the workflow's next step with it), and a workflow task waits 3 s,
+not 10 s, for a worker holding the workflow in its cache before any worker takes it (a
+SIGKILLed worker held it). An option you set to something other than the SDK's default is
+kept.
+
 `build_worker`, the pytest plugin's `running_worker` and the replay tests all go through here:
 this module is the only place that wires durable-tasks into Temporal.
 """
@@ -28,6 +37,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from temporalio.contrib.pydantic import PydanticPayloadConverter, pydantic_data_converter
@@ -44,6 +54,15 @@ from durable_tasks.sync import ProgressOutbox, SyncActivities, TaskSyncIntercept
 
 PLUGIN_NAME = "durable-tasks"
 _PASSTHROUGH = "durable_tasks"
+
+WORKER_DEFAULTS: dict[str, tuple[Any, Any]] = {
+    # option: (the SDK's default, ours)
+    "max_heartbeat_throttle_interval": (timedelta(seconds=60), timedelta(seconds=1)),
+    "default_heartbeat_throttle_interval": (timedelta(seconds=30), timedelta(seconds=1)),
+    "sticky_queue_schedule_to_start_timeout": (timedelta(seconds=10), timedelta(seconds=3)),
+    "disable_eager_activity_execution": (False, True),
+}
+"""Worker options the plugin changes when they still hold the SDK's default (module docstring)."""
 
 
 class DurableTasksPlugin(SimplePlugin):
@@ -102,6 +121,9 @@ class DurableTasksPlugin(SimplePlugin):
                 "Client.connect(..., plugins=[DurableTasksPlugin()]) or "
                 "data_converter=temporalio.contrib.pydantic.pydantic_data_converter"
             )
+        for option, (sdk_default, ours) in WORKER_DEFAULTS.items():
+            if config.get(option, sdk_default) == sdk_default:
+                config[option] = ours  # type: ignore[literal-required]
         return super().configure_worker(config)
 
 

@@ -2,7 +2,9 @@
 
 Two `durable-tasks worker` processes on one task queue share the load; SIGTERM during a step
 makes that worker give up the attempt (after its grace period), and the step is retried on the
-other worker: the task still succeeds, the error log tells what happened.
+other worker: the task still succeeds, the error log tells what happened. SIGKILL gives no
+warning at all: with default settings the attempt is retried on the other worker within 15 s
+(the heartbeat timeout, the sticky queue's fallback and the first backoff, in that order).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from durable_tasks.registry import ProcessorRegistry
 from durable_tasks.testing import PocketBaseServer
 from tests.support.cli import clean_env, console_script
 from tests.support.waiting import eventually
-from tests.support.worker_processors import Meet, SlowStep
+from tests.support.worker_processors import Hang, HangFlow, Meet, SlowStep
 
 TESTS = (
     Path(__file__).resolve().parents[2]
@@ -93,7 +95,7 @@ def setup(
         PYTHONPATH=os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
     )
     workers = Workers(env, tmp_path)
-    registry = ProcessorRegistry.of(SlowStep, Meet)
+    registry = ProcessorRegistry.of(SlowStep, Meet, Hang, HangFlow)
     client = TaskClient(temporal_dev_env.client, task_store, registry, task_queue=task_queue)
     try:
         yield workers, client, tmp_path
@@ -140,6 +142,43 @@ async def test_sigterm_during_a_step_retries_it_on_the_other_worker(
     assert [(e.attempt, e.error_type, e.final) for e in record.errors] == [
         (1, "WorkerShutdown", False)
     ]
+
+
+RECOVERY_BOUND_S = 15.0
+
+
+async def test_sigkill_during_a_step_retries_it_elsewhere_within_15_s(
+    setup: tuple[Workers, TaskClient, Path],
+) -> None:
+    workers, client, marks = setup
+    first = workers.start()
+    await client.start("hang", workspace_id="ws", task_id="kill-simple", input={})
+    await client.start("hang-flow", workspace_id="ws", task_id="kill-flow", input={})
+    for task in ("kill-simple", "kill-flow"):
+        found = await eventually(
+            lambda t=task: _async(_marks(marks, f"{t}.1.")), timeout=60, what=f"{task} attempt 1"
+        )
+        assert found == [f"{task}.1.{first.pid}"]
+    second = workers.start()
+    await eventually(
+        lambda: "worker on task queue" in workers.log(second), timeout=60, what="second worker"
+    )
+
+    killed = time.monotonic()
+    first.kill()
+    first.wait()
+    recovered: dict[str, float] = {}
+    for task in ("kill-simple", "kill-flow"):
+        await eventually(
+            lambda t=task: _async(_marks(marks, f"{t}.2.")), timeout=60, what=f"{task} attempt 2"
+        )
+        recovered[task] = time.monotonic() - killed
+    assert max(recovered.values()) <= RECOVERY_BOUND_S, recovered
+
+    for task in ("kill-simple", "kill-flow"):
+        record = await client.wait(task)
+        assert record.status == TaskStatus.SUCCESS, record.error_log
+        assert [e.attempt for e in record.errors] == [1]  # the lost attempt, logged once
 
 
 async def _async(value: list[str]) -> list[str]:
