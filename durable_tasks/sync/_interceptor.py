@@ -97,9 +97,10 @@ class _WorkflowInbound(WorkflowInboundInterceptor):
         if identity is None:  # not even a task id: nothing to sync; the workflow fails alone
             return await super().execute_workflow(input)
         info = workflow.info()
-        sync = WorkflowTaskSync(
-            task_id=identity.task_id, run_id=info.run_id, create=NewTask.of(identity)
-        )
+        # No workspace (input that did not decode, known only by the workflow id): update the
+        # record if there is one, never create one.
+        create = NewTask.of(identity) if identity.workspace_id else None
+        sync = WorkflowTaskSync(task_id=identity.task_id, run_id=info.run_id, create=create)
         attach_task_state(sync)
         sync.update(
             new_run=True,
