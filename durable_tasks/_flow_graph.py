@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from temporalio import activity
 from temporalio.common import RetryPolicy
@@ -79,6 +79,16 @@ class Step:
             start_to_close_timeout=self.start_to_close_timeout,
             heartbeat_timeout=heartbeat,
         )
+
+
+class FlowHooks(Protocol):
+    """A flow's events, as the engine fires them (deterministic workflow code)."""
+
+    def on_active(self, data: Any) -> None: ...
+
+    def on_completed(self, data: Any, result: Any) -> None: ...
+
+    def on_failed(self, data: Any, error: BaseException, *, final: bool) -> None: ...
 
 
 def resolve_dependencies(steps: Sequence[Step]) -> dict[str, list[str]]:
