@@ -16,9 +16,9 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
+from durable_tasks.logs import temporal_runtime
 from durable_tasks.plugin import DurableTasksPlugin
 from durable_tasks.registry import DEFAULT_MODULES, ProcessorRegistry
 from durable_tasks.settings import Settings
@@ -67,11 +67,7 @@ async def run_worker(
     from durable_tasks.pocketbase import PocketBaseTaskStore
 
     registry = ProcessorRegistry.discover([*DEFAULT_MODULES, *imports])
-    runtime = None
-    if metrics_address:
-        runtime = Runtime(
-            telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=metrics_address))
-        )
+    runtime = temporal_runtime(metrics_address=metrics_address) if metrics_address else None
     client = await connect_temporal(settings, runtime=runtime)
     store = PocketBaseTaskStore.from_settings(settings)
     outbox = ProgressOutbox(store)

@@ -142,6 +142,10 @@ async def test_sigterm_during_a_step_retries_it_on_the_other_worker(
     assert [(e.attempt, e.error_type, e.final) for e in record.errors] == [
         (1, "WorkerShutdown", False)
     ]
+    # The failed attempt is one line in the worker's log; its stack is in the error log.
+    failed = [line for line in workers.log(first).splitlines() if "activity as failed" in line]
+    assert len(failed) == 1 and "WorkerShutdown: the worker shut down" in failed[0], failed
+    assert "Traceback" not in workers.log(first)
 
 
 RECOVERY_BOUND_S = 15.0
