@@ -21,7 +21,6 @@ from temporalio.client import (
     WorkflowHandle,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode, TLSConfig
@@ -29,6 +28,7 @@ from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 from durable_tasks._job_data import join_job_data, refuse_framework_fields, split_job_data
 from durable_tasks._reporting import RERUN_MEMO
 from durable_tasks._simple_workflow import SimpleTaskInput, SimpleTaskWorkflow
+from durable_tasks.codec import data_converter_for
 from durable_tasks.errors import (
     InvalidInputError,
     TaskAlreadyExistsError,
@@ -73,7 +73,7 @@ async def connect_temporal(settings: Settings, *, runtime: Runtime | None = None
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter_for(settings.payload_key),
         tls=tls,
         api_key=settings.temporal_api_key,
         runtime=runtime,

@@ -40,13 +40,14 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from temporalio.contrib.pydantic import PydanticPayloadConverter, pydantic_data_converter
-from temporalio.converter import DataConverter
+from temporalio.contrib.pydantic import PydanticPayloadConverter
+from temporalio.converter import DataConverter, PayloadCodec
 from temporalio.plugin import SimplePlugin
 from temporalio.worker import WorkerConfig, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from durable_tasks._simple_workflow import SimpleTaskWorkflow
+from durable_tasks.codec import data_converter
 from durable_tasks.errors import ConfigurationError
 from durable_tasks.registry import ProcessorRegistry
 from durable_tasks.store import TaskStore
@@ -74,6 +75,8 @@ class DurableTasksPlugin(SimplePlugin):
         processors: processor classes, or a `ProcessorRegistry`, to run on the worker.
         outbox: the worker's progress writer (default: one on `store`); pass your own to
             share or inspect it.
+        payload_codec: encrypts payloads (`durable_tasks.codec.EncryptionCodec`); it takes
+            effect on a client or replayer (a worker uses its client's converter).
     """
 
     def __init__(
@@ -82,6 +85,7 @@ class DurableTasksPlugin(SimplePlugin):
         *,
         processors: Sequence[type[Any]] | ProcessorRegistry = (),
         outbox: ProgressOutbox | None = None,
+        payload_codec: PayloadCodec | None = None,
     ) -> None:
         self.registry = (
             processors
@@ -98,7 +102,7 @@ class DurableTasksPlugin(SimplePlugin):
             activities.extend([sync.sync_task_state, sync.read_completed_steps])
         super().__init__(
             PLUGIN_NAME,
-            data_converter=pydantic_data_converter,
+            data_converter=data_converter(payload_codec),
             interceptors=[TaskSyncInterceptor(self.outbox)],
             workflows=[SimpleTaskWorkflow, *self.registry.flows.values()],
             activities=activities,

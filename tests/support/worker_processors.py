@@ -100,3 +100,15 @@ class HangFlow(BaseFlowProcessor[HangFlowData]):
 
     input_model = HangFlowData
     steps = (Step("hold", hold_step),)
+
+
+class FailOnce(BaseSimpleProcessor[SimpleJobData]):
+    """Fails its first attempt (an error-log entry), succeeds on the second."""
+
+    name = "fail-once"
+    retry = RetryOptions(maximum_attempts=2, initial_interval=timedelta(milliseconds=100))
+
+    async def process(self, data: SimpleJobData, ctx: TaskContext) -> int:
+        if ctx.attempt == 1:
+            raise RuntimeError("the upstream said no")
+        return ctx.attempt
