@@ -21,7 +21,7 @@ from durable_tasks.cli import main as cli_main
 from durable_tasks.errors import DurableTasksError, InvalidInputError
 from durable_tasks.models import TaskStatus, validate_model
 from durable_tasks.registry import DEFAULT_MODULES, ProcessorRegistry
-from faults.scenarios import FINAL, WORKSPACE, Outcome, final
+from faults.scenarios import FINAL, WORKSPACE, Outcome, ensure_workers, final
 from faults.stack import Stack
 
 JSON: st.SearchStrategy[Any] = st.recursive(
@@ -52,7 +52,7 @@ class Tally:
             good, case = False, f"{case} -> {type(err).__name__}: {err}"
         self.correct += good
         if not good and len(self.bad) < 3:
-            self.bad.append(case[:160])
+            self.bad.append(" ".join(case.split())[:160])
 
 
 def _run(n: int, strategy: st.SearchStrategy[Any], body: Callable[[Any], None]) -> None:
@@ -140,19 +140,24 @@ def _cli(tally: Tally, n: int) -> None:
 
 async def bad_input(stack: Stack, models: int, client: int, cli: int) -> Outcome:
     began, tally = time.monotonic(), Tally()
+    ensure_workers(stack, 2)
     loop = asyncio.get_running_loop()
     await asyncio.to_thread(_models, tally, models)
     started = await asyncio.to_thread(_client, stack, tally, client, loop)
     await asyncio.to_thread(_cli, tally, cli)
-    lost = 0
     for status in (TaskStatus.PENDING, TaskStatus.RUNNING):  # whatever a case started: stop it
         for record in await stack.store.list(status=status, limit=500):
             started.append(record.id)
-    for task_id in set(started):
+
+    async def stop(task_id: str) -> bool:
+        """Cancel what still runs; True when it never reaches a final status."""
         found = await stack.store.get(task_id)
-        if found is not None and found.status not in FINAL:
-            await stack.tasks.cancel(task_id)
-            lost += await final(stack, task_id, 60) is None
+        if found is None or found.status in FINAL:
+            return False
+        await stack.tasks.cancel(task_id)
+        return await final(stack, task_id, 60) is None
+
+    lost = sum(await asyncio.gather(*(stop(t) for t in set(started))))
     note = f"{len(set(started))} started; " + ("; ".join(tally.bad) or "every case answered")
     return Outcome(
         "bad input (hypothesis)", tally.tried, tally.correct, lost, time.monotonic() - began, note

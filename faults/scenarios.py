@@ -77,7 +77,7 @@ async def _start(stack: Stack, task_id: str, flow: bool, **config: Any) -> None:
     await stack.tasks.start(kind, workspace_id=WORKSPACE, task_id=task_id, input=config)
 
 
-def _ensure_workers(stack: Stack, n: int) -> None:
+def ensure_workers(stack: Stack, n: int) -> None:
     while len(stack.live_workers()) < n:
         stack.start_worker()
 
@@ -85,7 +85,7 @@ def _ensure_workers(stack: Stack, n: int) -> None:
 async def sigkill(stack: Stack, rounds: int) -> Outcome:
     """SIGKILL the worker running a step, alternately a simple task's and a flow's middle step."""
     began, tag, correct, lost, worst = time.monotonic(), _tag(), 0, 0, 0.0
-    _ensure_workers(stack, 2)
+    ensure_workers(stack, 2)
     for i in range(rounds):
         flow, task_id = i % 2 == 1, f"kill-{tag}-{i}"
         step = "b" if flow else "task"
@@ -96,7 +96,7 @@ async def sigkill(stack: Stack, rounds: int) -> Outcome:
             continue
         killed = time.time()
         stack.kill_worker(int(first[0].name.rsplit(".", 1)[1]))
-        _ensure_workers(stack, 2)
+        ensure_workers(stack, 2)
         second = await until(functools.partial(marks, stack, f"{task_id}.{step}.2."), 60)
         record = await final(stack, task_id, 60)
         if record is None:
@@ -113,7 +113,7 @@ async def sigkill(stack: Stack, rounds: int) -> Outcome:
 async def cancel(stack: Stack, rounds: int) -> Outcome:
     """Cancel a running simple task or flow step; time until the attempt sees it."""
     began, tag, correct, lost, worst = time.monotonic(), _tag(), 0, 0, 0.0
-    _ensure_workers(stack, 2)
+    ensure_workers(stack, 2)
     for i in range(rounds):
         flow, task_id = i % 2 == 1, f"cancel-{tag}-{i}"
         step = "b" if flow else "task"
@@ -167,7 +167,7 @@ async def _settle(stack: Stack, ids: list[str], timeout: float) -> tuple[int, in
 async def pocketbase_outage(stack: Stack, n: int, outage: float) -> Outcome:
     """PocketBase stopped for `outage` seconds while `n` tasks run, then started again."""
     began = time.monotonic()
-    _ensure_workers(stack, 2)
+    ensure_workers(stack, 2)
     ids = await _batch(stack, f"pbdown-{_tag()}", n, seconds=2.0)
     assert stack.pocketbase is not None
     stack.pocketbase.stop()
@@ -181,7 +181,7 @@ async def pocketbase_outage(stack: Stack, n: int, outage: float) -> Outcome:
 async def temporal_restart(stack: Stack, n: int) -> Outcome:
     """The Temporal dev server stopped mid-run and started again on its SQLite state."""
     began = time.monotonic()
-    _ensure_workers(stack, 2)
+    ensure_workers(stack, 2)
     prefix = f"trestart-{_tag()}"
     ids = await _batch(stack, prefix, n, seconds=2.0)
     await until(lambda: len(marks(stack, prefix)) >= n // 2, 60)
@@ -194,7 +194,7 @@ async def temporal_restart(stack: Stack, n: int) -> Outcome:
 async def load(stack: Stack, tasks: int, flows: int) -> Outcome:
     """`tasks` simple tasks and `flows` flows started at once, on four workers."""
     began = time.monotonic()
-    _ensure_workers(stack, 4)
+    ensure_workers(stack, 4)
     tag = _tag()
     simple = await _batch_of(stack, f"load-{tag}-t", tasks, flow=False)
     flowing = await _batch_of(stack, f"load-{tag}-f", flows, flow=True)
