@@ -156,8 +156,14 @@ async def _settle(stack: Stack, ids: list[str], timeout: float) -> tuple[int, in
             record = await final(stack, task_id, timeout)
             if record is None:
                 return False, True
-            desc = await stack.tasks.handle(task_id).describe()
-        agrees = desc.status == WorkflowExecutionStatus.COMPLETED
+            # The record's final write lands before the workflow closes: wait for it to close.
+            handle = stack.tasks.handle(task_id)
+
+            async def closed() -> WorkflowExecutionStatus | None:
+                status = (await handle.describe()).status
+                return None if status == WorkflowExecutionStatus.RUNNING else status
+
+            agrees = await until(closed, 30) == WorkflowExecutionStatus.COMPLETED
         return record.status == TaskStatus.SUCCESS and record.progress == 100 and agrees, False
 
     outcomes = await asyncio.gather(*(one(t) for t in ids))
