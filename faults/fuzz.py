@@ -11,11 +11,14 @@ import asyncio
 import contextlib
 import io
 import json
+import secrets
+import sys
 import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings, strategies as st
+from temporalio.client import WorkflowFailureError
 
 from durable_tasks.cli import main as cli_main
 from durable_tasks.errors import DurableTasksError, InvalidInputError
@@ -51,8 +54,9 @@ class Tally:
         except Exception as err:  # anything but our own errors is a finding
             good, case = False, f"{case} -> {type(err).__name__}: {err}"
         self.correct += good
-        if not good and len(self.bad) < 3:
+        if not good:
             self.bad.append(" ".join(case.split())[:160])
+            print(f"faults: bad input finding: {self.bad[-1]}", file=sys.stderr)
 
 
 def _run(n: int, strategy: st.SearchStrategy[Any], body: Callable[[Any], None]) -> None:
@@ -138,6 +142,41 @@ def _cli(tally: Tally, n: int) -> None:
     _run(n, commands, body)
 
 
+def nested(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+async def _never_hangs(stack: Stack, tally: Tally) -> int:
+    """Workflows started around the client with input a worker cannot take: each must fail
+    within 30 s (its record FAILED when it has one), never wait for ever. Returns the lost."""
+    lost = 0
+    tag = secrets.token_hex(3)
+    cases: list[tuple[str, str, Any]] = [
+        ("fault-flow", f"str-{tag}", "a string"),
+        ("durable-tasks.simple", f"list-{tag}", [1, 2]),
+        ("fault-flow", f"deep-{tag}", {"taskId": f"deep-{tag}", "workspaceId": WORKSPACE}),
+    ]
+    cases[2][2]["deep"] = nested(200)
+    for workflow, task_id, arg in cases:
+        handle = await stack.tasks.temporal.start_workflow(
+            workflow, arg, id=f"task-{task_id}", task_queue=stack.queue
+        )
+        try:
+            await asyncio.wait_for(handle.result(), 30)
+            failed = False
+        except WorkflowFailureError:
+            failed = True
+        except TimeoutError:
+            lost, failed = lost + 1, False
+        record = await stack.store.get(task_id)
+        recorded = record is None or record.status == TaskStatus.FAILED
+        tally.check(f"start-workflow {workflow} {task_id}", (failed and recorded).__bool__)
+    return lost
+
+
 async def bad_input(stack: Stack, models: int, client: int, cli: int) -> Outcome:
     began, tally = time.monotonic(), Tally()
     ensure_workers(stack, 2)
@@ -145,6 +184,7 @@ async def bad_input(stack: Stack, models: int, client: int, cli: int) -> Outcome
     await asyncio.to_thread(_models, tally, models)
     started = await asyncio.to_thread(_client, stack, tally, client, loop)
     await asyncio.to_thread(_cli, tally, cli)
+    hung = await _never_hangs(stack, tally)
     for status in (TaskStatus.PENDING, TaskStatus.RUNNING):  # whatever a case started: stop it
         for record in await stack.store.list(status=status, limit=500):
             started.append(record.id)
@@ -157,8 +197,8 @@ async def bad_input(stack: Stack, models: int, client: int, cli: int) -> Outcome
         await stack.tasks.cancel(task_id)
         return await final(stack, task_id, 60) is None
 
-    lost = sum(await asyncio.gather(*(stop(t) for t in set(started))))
-    note = f"{len(set(started))} started; " + ("; ".join(tally.bad) or "every case answered")
+    lost = hung + sum(await asyncio.gather(*(stop(t) for t in set(started))))
+    note = f"{len(set(started))} started; " + ("; ".join(tally.bad[:3]) or "every case answered")
     return Outcome(
         "bad input (hypothesis)", tally.tried, tally.correct, lost, time.monotonic() - began, note
     )
