@@ -6,12 +6,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Extra arguments: `make test PYTEST_ARGS="-k devstack -x"`, `make run ARGS="--no-worker"`,
-# `make bench ARGS="--n 500 --concurrency 100"`.
+# `make bench ARGS="--n 500 --concurrency 100"`, `make faults ARGS=--quick`.
 PYTEST_ARGS ?=
 ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint fmt bench clean
+.PHONY: help run test lint fmt bench faults clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ fmt: $(STAMP)  ## format and auto-fix what ruff can
 
 bench: $(STAMP)  ## bare Temporal vs durable-tasks on real servers, side by side (bench/README.md)
 	$(BIN)/python -m bench.run $(ARGS)
+
+faults: $(STAMP)  ## the fault and bad-input campaign on real servers (faults/run.py; ARGS=--quick)
+	$(BIN)/python -m faults.run $(ARGS)
 
 clean:  ## remove .venv and .data (the dev stack's state)
 	rm -rf $(VENV) .data

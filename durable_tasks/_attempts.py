@@ -33,6 +33,10 @@ class LoggedFailureError(ApplicationError):
         super().__init__(message, type=type, non_retryable=True)
 
 
+class FlowFailedError(LoggedFailureError):
+    """The flow ended with failed steps (their errors are in the record's error log)."""
+
+
 class AttemptsExhaustedError(LoggedFailureError):
     """The last attempt failed (or the error was non-retryable); fails the workflow."""
 

@@ -8,10 +8,10 @@ SDK's `RuntimeError` traceback.
 from __future__ import annotations
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
+from durable_tasks.codec import data_converter_for
 from durable_tasks.errors import ConfigurationError
 from durable_tasks.settings import Settings
 
@@ -34,7 +34,7 @@ async def connect_temporal(settings: Settings, *, runtime: Runtime | None = None
         return await Client.connect(
             settings.temporal_address,
             namespace=settings.temporal_namespace,
-            data_converter=pydantic_data_converter,
+            data_converter=data_converter_for(settings.payload_key),
             tls=tls,
             api_key=settings.temporal_api_key,
             runtime=runtime,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -21,11 +21,11 @@ from temporalio.workflow import ActivityCancellationType
 with workflow.unsafe.imports_passed_through():
     from durable_tasks._attempts import (
         AttemptsExhaustedError,
-        LoggedFailureError,
+        FlowFailedError,
         is_cancellation,
         run_attempts,
     )
-    from durable_tasks._flow_graph import Step, resolve_dependencies
+    from durable_tasks._flow_graph import FlowHooks, Step, resolve_dependencies
     from durable_tasks._job_data import split_job_data
     from durable_tasks._reporting import current_task_state
     from durable_tasks.errorlog import FailureFacts, make_entry
@@ -39,21 +39,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from durable_tasks.progress import flow_progress
 
-_DONE = {StepStatus.COMPLETED, StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.CANCELLED}
-
-
-class FlowFailedError(LoggedFailureError):
-    """The flow ended with failed steps (their errors are in the record's error log)."""
-
-
-class FlowHooks(Protocol):
-    """The flow's events, as the engine fires them (deterministic workflow code)."""
-
-    def on_active(self, data: Any) -> None: ...
-
-    def on_completed(self, data: Any, result: TaskResult) -> None: ...
-
-    def on_failed(self, data: Any, error: BaseException, *, final: bool) -> None: ...
+_DONE = {StepStatus.COMPLETED, StepStatus.FAILED, StepStatus.SKIPPED}
+"""Finished, for progress; not `cancelled` (a flow cancelled mid-step used to show 99 %)."""
 
 
 class FlowRun:
@@ -74,9 +61,11 @@ class FlowRun:
             total_steps=len(self.steps),
             started_at=workflow.now(),
         )
+        self.cached: set[str] = set()
         for name, cached in data.step_results.items():
             if name in self.steps and cached.status == StepStatus.COMPLETED:
                 self.result.steps[name] = cached
+                self.cached.add(name)
 
     async def execute(self) -> TaskResult:
         self.flow.on_active(self.data)
@@ -172,7 +161,7 @@ class FlowRun:
                 retry=options.retry,
                 attempt_fn=attempt,
                 on_failed=failed,
-                on_retry=lambda n: self._publish(),
+                on_retry=lambda n: self._retrying(name, n),
             )
         except (asyncio.CancelledError, ActivityError) as err:
             if not is_cancellation(err):
@@ -211,6 +200,10 @@ class FlowRun:
                 )
             )
         return outcome
+
+    def _retrying(self, name: str, attempt: int) -> None:
+        self.result.steps[name].attempts = attempt
+        self._publish()
 
     def _finish(self, name: str, outcome: StepResult) -> None:
         if outcome.completed_at is None:
@@ -273,7 +266,14 @@ class FlowRun:
             previous=self.progress,
         )
         if self.sync is not None:
-            self.sync.update(result=self.result, progress=self.progress)
+            self.sync.update(
+                result=self.result,
+                progress=self.progress,
+                # a flow's attempts: every step attempt of this run (cached steps ran before)
+                attempts=sum(
+                    s.attempts for n, s in self.result.steps.items() if n not in self.cached
+                ),
+            )
 
     def _conclude(self) -> TaskResult:
         for name in self.steps:

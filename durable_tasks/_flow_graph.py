@@ -11,16 +11,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from temporalio import activity
 from temporalio.common import RetryPolicy
 
 from durable_tasks.errors import ConfigurationError
-from durable_tasks.retry import ActivityOptions, RetryOptions
+from durable_tasks.retry import DEFAULT_HEARTBEAT_TIMEOUT, ActivityOptions, RetryOptions
 from durable_tasks.steps import is_step_activity
 
-DEFAULT_STEP_HEARTBEAT = timedelta(seconds=30)
+DEFAULT_STEP_HEARTBEAT = DEFAULT_HEARTBEAT_TIMEOUT
 """The heartbeat timeout of steps made by `@step_activity` (they heartbeat for you)."""
 
 
@@ -71,7 +71,7 @@ class Step:
         return defn.name
 
     def options(self) -> ActivityOptions:
-        """Retries and timeouts; steps made by `@step_activity` heartbeat, so they get 30 s."""
+        """Retries and timeouts; steps made by `@step_activity` heartbeat, so they get 5 s."""
         heartbeat = self.heartbeat_timeout
         if heartbeat is _PREVIOUS:
             heartbeat = DEFAULT_STEP_HEARTBEAT if is_step_activity(self.activity) else None
@@ -80,6 +80,16 @@ class Step:
             start_to_close_timeout=self.start_to_close_timeout,
             heartbeat_timeout=heartbeat,
         )
+
+
+class FlowHooks(Protocol):
+    """A flow's events, as the engine fires them (deterministic workflow code)."""
+
+    def on_active(self, data: Any) -> None: ...
+
+    def on_completed(self, data: Any, result: Any) -> None: ...
+
+    def on_failed(self, data: Any, error: BaseException, *, final: bool) -> None: ...
 
 
 def resolve_dependencies(steps: Sequence[Step]) -> dict[str, list[str]]:

@@ -3,8 +3,14 @@
 Both kinds of activity give user code a `TaskContext`, keep the attempt alive with heartbeats
 while it runs, turn our `NonRetryableError` into Temporal's non-retryable failure, and make the
 return value JSON-able (`as_result`). Doing it in one place keeps them from drifting: the heartbeat interval
-is derived from the heartbeat timeout *this attempt* was scheduled with (a third of it), so a
-step with a 2 s heartbeat timeout beats as often as a simple processor with the same setting.
+is derived from the heartbeat timeout *this attempt* was scheduled with (a third of it, and at
+most half a second), so a step with a 2 s heartbeat timeout beats as often as a simple processor
+with the same setting.
+
+Why at most half a second: a cancel reaches an attempt only in the answer to a heartbeat the
+worker *sends*, and the worker sends at most one per throttle interval (the plugin sets it to
+1 s). Beating locally more often than that costs nothing (beats in between are coalesced), and
+keeps a send due every throttle interval, so a cancel lands within about a second.
 """
 
 from __future__ import annotations
@@ -23,16 +29,18 @@ from durable_tasks._reporting import ProgressSink
 from durable_tasks.context import TaskContext
 from durable_tasks.errors import NonRetryableError
 
-_BEAT_WITHOUT_TIMEOUT_S = 1.0
-"""Heartbeats still carry cancellation when no heartbeat timeout is set; the SDK throttles them."""
 _MIN_BEAT_S = 0.1
+_MAX_BEAT_S = 0.5
+"""Local beats are cheap; what reaches the server is throttled by the worker (see above)."""
 
 
 def keepalive_interval(heartbeat_timeout: timedelta | None) -> float:
-    """Seconds between heartbeats: a third of the heartbeat timeout, so two can be lost."""
+    """Seconds between heartbeats: a third of the heartbeat timeout (two can be lost), capped
+    at half a second so the worker always has a beat to send when its throttle allows one.
+    Without a heartbeat timeout beats still carry cancellation, so they go on all the same."""
     if not heartbeat_timeout:
-        return _BEAT_WITHOUT_TIMEOUT_S
-    return max(heartbeat_timeout.total_seconds() / 3, _MIN_BEAT_S)
+        return _MAX_BEAT_S
+    return min(max(heartbeat_timeout.total_seconds() / 3, _MIN_BEAT_S), _MAX_BEAT_S)
 
 
 def attempt_context(

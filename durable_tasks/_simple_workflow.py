@@ -5,7 +5,9 @@ activity through the retry loop, so every failed attempt is logged and the recor
 until the attempts are spent. It works on every Temporal server, time-skipping included.
 
 The job data travels as JSON and is validated once, by the processor's activity against the
-processor's own model; the workflow only needs the ids (`durable_task_identity`).
+processor's own model; the workflow only needs the ids (`durable_task_identity`). Its argument
+arrives raw and is decoded inside (`durable_tasks._workflow_input`), so an argument that does
+not even decode fails the task instead of hanging it.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ from typing import Any
 
 from pydantic import Field
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RawValue, RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from durable_tasks._attempts import run_attempts
-    from durable_tasks._job_data import task_identity, validate_in_workflow
+    from durable_tasks._job_data import validate_in_workflow
     from durable_tasks._reporting import current_task_state
+    from durable_tasks._workflow_input import decode_job_object, identity_in_workflow
     from durable_tasks.models import CamelModel, ErrorLogEntry, TaskIdentity
     from durable_tasks.processor import SimpleActivityInput
     from durable_tasks.retry import ActivityOptions
@@ -43,9 +46,7 @@ class SimpleTaskWorkflow:
     def durable_task_identity(cls, raw: Any) -> TaskIdentity | None:
         """The record this workflow owns (the `TaskOwner` protocol)."""
         raw = raw.model_dump(mode="json") if isinstance(raw, SimpleTaskInput) else raw
-        if not isinstance(raw, dict):
-            return None
-        return task_identity(raw.get("data"), type=str(raw.get("type", "")))
+        return identity_in_workflow(raw, data_key="data")
 
     @classmethod
     def durable_task_record_result(cls, result: Any) -> Any:
@@ -53,8 +54,8 @@ class SimpleTaskWorkflow:
         return result
 
     @workflow.run
-    async def run(self, raw: dict[str, Any]) -> Any:
-        input = validate_in_workflow(SimpleTaskInput, raw)
+    async def run(self, raw: RawValue) -> Any:
+        input = validate_in_workflow(SimpleTaskInput, decode_job_object(raw))
         sync = current_task_state()
         options = input.options
 

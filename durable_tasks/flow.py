@@ -26,7 +26,9 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
+from pydantic import BaseModel
 from temporalio import workflow
+from temporalio.common import RawValue
 
 with workflow.unsafe.imports_passed_through():
     from durable_tasks._flow_engine import FlowRun
@@ -34,10 +36,10 @@ with workflow.unsafe.imports_passed_through():
     from durable_tasks._job_data import (
         InvalidJobDataError,
         refuse_framework_fields,
-        task_identity,
         validate_in_workflow,
     )
     from durable_tasks._reporting import RERUN_MEMO, current_task_state
+    from durable_tasks._workflow_input import decode_job_object, identity_in_workflow
     from durable_tasks.errors import ConfigurationError, InvalidInputError
     from durable_tasks.models import ParentJobData, StepResult, TaskIdentity, TaskResult
 
@@ -64,12 +66,16 @@ class BaseFlowProcessor(Generic[DataT]):
     def __init__(self) -> None:
         self._flow_run: FlowRun | None = None
 
-    async def run_flow(self, data: DataT | dict[str, Any]) -> TaskResult:
+    async def run_flow(self, data: DataT | dict[str, Any] | RawValue) -> TaskResult:
         """Run the declared steps; returns the final `TaskResult` or raises when the flow fails.
 
-        `data` may be raw JSON: it is validated here, and invalid data fails the flow at once.
+        `data` may be raw JSON, or the raw payload (what `@flow_processor`'s `run` takes): it is
+        decoded and validated here, and data that is undecodable or invalid fails the flow at
+        once. A `run` you write with a typed argument is decoded by Temporal before this runs,
+        and input that does not decode then hangs the workflow: take `RawValue` instead.
         """
-        if isinstance(data, dict):
+        if not isinstance(data, BaseModel):
+            data = decode_job_object(data)
             try:
                 refuse_framework_fields(data)
             except InvalidInputError as err:
@@ -100,7 +106,7 @@ class BaseFlowProcessor(Generic[DataT]):
     @classmethod
     def durable_task_identity(cls, raw: Any) -> TaskIdentity | None:
         """The record this workflow owns: task id, and how to create the record if missing."""
-        return task_identity(raw, type=workflow.info().workflow_type)
+        return identity_in_workflow(raw, type=workflow.info().workflow_type)
 
     @classmethod
     def durable_task_record_result(cls, result: Any) -> Any:
@@ -130,11 +136,12 @@ def flow_processor(name: str) -> Callable[[_C], _C]:
         cls.validate_steps()
         if "run" not in cls.__dict__:
 
-            async def run(self: BaseFlowProcessor[Any], data: dict[str, Any]) -> TaskResult:
+            async def run(self: BaseFlowProcessor[Any], data: RawValue) -> TaskResult:
                 return await self.run_flow(data)
 
-            # Plain JSON in, validated inside: bad input fails the flow instead of its task.
-            run.__annotations__ = {"data": dict[str, Any], "return": TaskResult}
+            # The raw payload in, decoded and validated inside: bad input fails the flow
+            # instead of its workflow task (which Temporal would retry forever).
+            run.__annotations__ = {"data": RawValue, "return": TaskResult}
             # Temporal checks that `run` belongs to the class: its module and qualified name.
             run.__qualname__ = f"{cls.__name__}.run"
             run.__module__ = cls.__module__

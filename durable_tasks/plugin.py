@@ -20,6 +20,15 @@ pass yourself is kept. The interceptor only touches workflows that own a task (t
 and flows), so your own workflows run exactly as they would without it. On a `Replayer` it adds
 the same workflows and interceptor, so saved histories replay as they ran (no store needed).
 
+On a worker it also trades a little traffic for recovery in seconds (`WORKER_DEFAULTS`): a
+worker sends a running attempt's heartbeat at most once a second (the SDK's default throttle is
+80 % of the heartbeat timeout, so a cancel waited up to 24 s for the next one), activities are
+dispatched through the task queue rather than eagerly to the worker running the workflow (so a
+crashed worker does not take the workflow's next step with it), and a workflow task waits 3 s,
+not 10 s, for a worker holding the workflow in its cache before any worker takes it (a
+SIGKILLed worker held it). An option you set to something other than the SDK's default is
+kept.
+
 `build_worker`, the pytest plugin's `running_worker` and the replay tests all go through here:
 this module is the only place that wires durable-tasks into Temporal.
 """
@@ -29,15 +38,17 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator, Sequence
+from datetime import timedelta
 from typing import Any
 
-from temporalio.contrib.pydantic import PydanticPayloadConverter, pydantic_data_converter
-from temporalio.converter import DataConverter
+from temporalio.contrib.pydantic import PydanticPayloadConverter
+from temporalio.converter import DataConverter, PayloadCodec
 from temporalio.plugin import SimplePlugin
 from temporalio.worker import WorkerConfig, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from durable_tasks._simple_workflow import SimpleTaskWorkflow
+from durable_tasks.codec import data_converter
 from durable_tasks.errors import ConfigurationError
 from durable_tasks.registry import ProcessorRegistry
 from durable_tasks.store import TaskStore
@@ -45,6 +56,15 @@ from durable_tasks.sync import SyncActivities, SyncWriter, TaskSyncInterceptor
 
 PLUGIN_NAME = "durable-tasks"
 _PASSTHROUGH = "durable_tasks"
+
+WORKER_DEFAULTS: dict[str, tuple[Any, Any]] = {
+    # option: (the SDK's default, ours)
+    "max_heartbeat_throttle_interval": (timedelta(seconds=60), timedelta(seconds=1)),
+    "default_heartbeat_throttle_interval": (timedelta(seconds=30), timedelta(seconds=1)),
+    "sticky_queue_schedule_to_start_timeout": (timedelta(seconds=10), timedelta(seconds=3)),
+    "disable_eager_activity_execution": (False, True),
+}
+"""Worker options the plugin changes when they still hold the SDK's default (module docstring)."""
 
 
 class DurableTasksPlugin(SimplePlugin):
@@ -57,6 +77,8 @@ class DurableTasksPlugin(SimplePlugin):
         writer: the worker's batching state writer (default: one on `store`); pass your own
             to tune it (`SyncWriter(store, max_batch=..., progress_interval=...)`) or read its
             counters. It runs while the worker runs, and sends what is pending when it stops.
+        payload_codec: encrypts payloads (`durable_tasks.codec.EncryptionCodec`); it takes
+            effect on a client or replayer (a worker uses its client's converter).
     """
 
     def __init__(
@@ -65,6 +87,7 @@ class DurableTasksPlugin(SimplePlugin):
         *,
         processors: Sequence[type[Any]] | ProcessorRegistry = (),
         writer: SyncWriter | None = None,
+        payload_codec: PayloadCodec | None = None,
     ) -> None:
         self.registry = (
             processors
@@ -81,7 +104,7 @@ class DurableTasksPlugin(SimplePlugin):
             activities.extend([sync.sync_task_state, sync.read_completed_steps])
         super().__init__(
             PLUGIN_NAME,
-            data_converter=pydantic_data_converter,
+            data_converter=data_converter(payload_codec),
             interceptors=[TaskSyncInterceptor(self.writer)],
             workflows=[SimpleTaskWorkflow, *self.registry.flows.values()],
             activities=activities,
@@ -117,6 +140,9 @@ class DurableTasksPlugin(SimplePlugin):
                 "Client.connect(..., plugins=[DurableTasksPlugin()]) or "
                 "data_converter=temporalio.contrib.pydantic.pydantic_data_converter"
             )
+        for option, (sdk_default, ours) in WORKER_DEFAULTS.items():
+            if config.get(option, sdk_default) == sdk_default:
+                config[option] = ours  # type: ignore[literal-required]
         return super().configure_worker(config)
 
 

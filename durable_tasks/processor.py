@@ -37,7 +37,7 @@ from durable_tasks.context import TaskContext
 from durable_tasks.errorlog import facts_from_exception
 from durable_tasks.errors import ConfigurationError, InvalidInputError
 from durable_tasks.models import CamelModel, SimpleJobData, validate_model
-from durable_tasks.retry import ActivityOptions, RetryOptions
+from durable_tasks.retry import DEFAULT_HEARTBEAT_TIMEOUT, ActivityOptions, RetryOptions
 
 DataT = TypeVar("DataT", bound=SimpleJobData)
 log = logging.getLogger("durable_tasks.processor")
@@ -84,7 +84,7 @@ class BaseSimpleProcessor(BaseProcessor, Generic[DataT]):
     input_model: ClassVar[type[SimpleJobData]] = SimpleJobData
     retry: ClassVar[RetryOptions | RetryPolicy | None] = None
     start_to_close_timeout: ClassVar[timedelta] = timedelta(minutes=10)
-    heartbeat_timeout: ClassVar[timedelta | None] = timedelta(seconds=30)
+    heartbeat_timeout: ClassVar[timedelta | None] = DEFAULT_HEARTBEAT_TIMEOUT
 
     def process(self, data: DataT, ctx: TaskContext) -> Awaitable[Any] | Any:
         """Do the work. Return a JSON-able result; raise to fail the attempt."""

@@ -16,6 +16,14 @@ from temporalio.common import RetryPolicy
 
 from durable_tasks.models import CamelModel
 
+DEFAULT_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
+"""The heartbeat timeout of simple processors and `@step_activity` steps (they beat for you).
+
+An attempt on a worker that died is presumed dead this long after its last heartbeat, so it
+bounds crash recovery: 5 s keeps a retry well under BullMQ's 30 s stalled-job check. The cost
+is one heartbeat RPC a second per running attempt (see `durable_tasks.plugin`); code that
+blocks the worker's event loop longer than this should declare a larger timeout."""
+
 
 class RetryOptions(CamelModel):
     """How often and how patiently to retry. Defaults follow the BullMQ reference (3, 2 s, x2)."""
@@ -68,6 +76,6 @@ class ActivityOptions(CamelModel):
     retry: RetryOptions = Field(default_factory=RetryOptions)
     start_to_close_timeout: timedelta = timedelta(minutes=10)
     """Longest one attempt may run."""
-    heartbeat_timeout: timedelta | None = timedelta(seconds=30)
+    heartbeat_timeout: timedelta | None = DEFAULT_HEARTBEAT_TIMEOUT
     """An attempt that stops heartbeating this long is presumed dead and retried. The base
     classes heartbeat on their own while `process` runs, so only a dead worker trips it."""

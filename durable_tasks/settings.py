@@ -32,12 +32,16 @@ class Settings(BaseSettings):
     temporal_address: str = Field("localhost:7233", alias="TEMPORAL_ADDRESS")
     temporal_namespace: str = Field("default", alias="TEMPORAL_NAMESPACE", min_length=1)
     task_queue: str = Field("durable-tasks", alias="DURABLE_TASKS_TASK_QUEUE", min_length=1)
-    temporal_api_key: str | None = Field(None, alias="TEMPORAL_API_KEY")
+    temporal_api_key: str | None = Field(None, alias="TEMPORAL_API_KEY", repr=False)
     temporal_tls_cert: Path | None = Field(None, alias="TEMPORAL_TLS_CERT")
     temporal_tls_key: Path | None = Field(None, alias="TEMPORAL_TLS_KEY")
     pocketbase_url: str = Field("http://127.0.0.1:8090", alias="POCKETBASE_URL")
     pocketbase_admin_email: str | None = Field(None, alias="POCKETBASE_ADMIN_EMAIL")
-    pocketbase_admin_password: str | None = Field(None, alias="POCKETBASE_ADMIN_PASSWORD")
+    pocketbase_admin_password: str | None = Field(
+        None, alias="POCKETBASE_ADMIN_PASSWORD", repr=False
+    )
+    payload_key: str | None = Field(None, alias="DURABLE_TASKS_PAYLOAD_KEY", repr=False)
+    """Opt-in: encrypt what Temporal stores (`durable_tasks.codec`)."""
     # The modules (packages recursively) that define the processors, named, never guessed: a
     # default such as `workflows` could be anybody's package. `--import` adds to them.
     imports: Annotated[tuple[str, ...], NoDecode] = Field((), alias="DURABLE_TASKS_IMPORTS")
@@ -129,7 +133,7 @@ def _dev_stack_credentials() -> tuple[str, str] | None:
 
 _ALIASES = {name: field.alias or name for name, field in Settings.model_fields.items()}
 # Values never echoed back in an error message.
-_SECRETS = {"TEMPORAL_API_KEY", "POCKETBASE_ADMIN_PASSWORD"}
+_SECRETS = {"TEMPORAL_API_KEY", "POCKETBASE_ADMIN_PASSWORD", "DURABLE_TASKS_PAYLOAD_KEY"}
 
 
 def _describe(err: ErrorDetails) -> str:

@@ -17,10 +17,10 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from temporalio.client import Client
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 from durable_tasks.errors import ConfigurationError
+from durable_tasks.logs import temporal_runtime
 from durable_tasks.plugin import DurableTasksPlugin
 from durable_tasks.registry import NOTHING_TO_IMPORT, ProcessorRegistry, processor_modules
 from durable_tasks.settings import Settings
@@ -85,11 +85,7 @@ async def run_worker(
     if not modules:
         raise ConfigurationError(NOTHING_TO_IMPORT)
     registry = ProcessorRegistry.discover(modules)
-    runtime = None
-    if metrics_address:
-        runtime = Runtime(
-            telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=metrics_address))
-        )
+    runtime = temporal_runtime(metrics_address=metrics_address) if metrics_address else None
     # Both servers are checked before anything polls: wrong credentials or an unreachable
     # server stop the worker with the CLI's one-line error instead of letting it take tasks
     # whose every state write is refused and retried forever.

@@ -35,7 +35,9 @@ class EmittingTaskSync:
     rather than changing them), serialised by the writer only when it writes.
     """
 
-    def __init__(self, writer: SyncWriter, *, task_id: str, run_id: str, create: NewTask) -> None:
+    def __init__(
+        self, writer: SyncWriter, *, task_id: str, run_id: str, create: NewTask | None
+    ) -> None:
         self.task_id = task_id
         self.run_id = run_id
         self._writer = writer
@@ -65,11 +67,15 @@ class EmittingTaskSync:
         result: Any = UNSET,
         attempts: int | None = None,
     ) -> None:
-        """Queue new state; progress and results are routine (rate-limited), the rest is not.
+        """Queue new state: a status, or attempts alone (a simple task's next attempt), go out at
+        once; progress and results (with a flow's attempt count) are routine, rate-limited.
 
-        While replaying, only what is not a snapshot (a status, attempts) is sent again.
+        While replaying, routine snapshots are not sent again: the next live one carries all.
         """
-        if status is None and attempts is None and workflow.unsafe.is_replaying():
+        routine = status is None and (
+            attempts is None or result is not UNSET or progress is not None
+        )
+        if routine and workflow.unsafe.is_replaying():
             return
         fields: dict[str, Any] = {}
         if status is not None:
@@ -81,7 +87,7 @@ class EmittingTaskSync:
         if attempts is not None:
             fields["attempts"] = attempts
         if fields:
-            self._queue(fields, routine=status is None and attempts is None)
+            self._queue(fields, routine=routine)
 
     def log_error(self, entry: ErrorLogEntry) -> None:
         """Queue one error-log entry (each lands once: entries are keyed)."""

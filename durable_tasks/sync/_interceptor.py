@@ -45,7 +45,7 @@ with workflow.unsafe.imports_passed_through():
         unbind_progress_sink,
     )
     from durable_tasks.errorlog import facts_from_workflow_error, make_entry
-    from durable_tasks.models import ErrorLogEntry, NewTask, TaskStatus
+    from durable_tasks.models import ErrorLogEntry, NewTask, TaskIdentity, TaskStatus
     from durable_tasks.sync._batch_writer import SyncWriter
     from durable_tasks.sync._emitter import EmittingTaskSync
     from durable_tasks.sync._writer import WorkflowTaskSync
@@ -113,7 +113,7 @@ class _WorkflowInbound(WorkflowInboundInterceptor):
                 self.writer,
                 task_id=identity.task_id,
                 run_id=info.run_id,
-                create=NewTask.of(identity),
+                create=_create(identity),
             )
             attach_task_state(sync)
             sync.claim(workflow_id=info.workflow_id)
@@ -124,7 +124,7 @@ class _WorkflowInbound(WorkflowInboundInterceptor):
             if identity is None:
                 return await super().execute_workflow(input)
             sync = WorkflowTaskSync(
-                task_id=identity.task_id, run_id=info.run_id, create=NewTask.of(identity)
+                task_id=identity.task_id, run_id=info.run_id, create=_create(identity)
             )
             attach_task_state(sync)
             sync.update(
@@ -147,6 +147,12 @@ class _WorkflowInbound(WorkflowInboundInterceptor):
         value = owner.durable_task_record_result(result)
         await sync.finish(TaskStatus.SUCCESS, result=to_jsonable_python(value, by_alias=True))
         return result
+
+
+def _create(identity: TaskIdentity) -> NewTask | None:
+    """How to create the record if it is missing; no workspace (input that did not decode,
+    known only by the workflow id): update the record if there is one, never create one."""
+    return NewTask.of(identity) if identity.workspace_id else None
 
 
 _OWNERS: dict[tuple[str, str], bool] = {}

@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from durable_tasks._reporting import UNSET
@@ -136,7 +136,7 @@ class WorkflowTaskSync:
     It is the `TaskStateSink` of the workflow it lives in.
     """
 
-    def __init__(self, *, task_id: str, run_id: str, create: NewTask) -> None:
+    def __init__(self, *, task_id: str, run_id: str, create: NewTask | None) -> None:
         self.task_id = task_id
         self.run_id = run_id
         self._create: NewTask | None = create
@@ -216,8 +216,9 @@ class WorkflowTaskSync:
                 start_to_close_timeout=timedelta(seconds=45),
                 retry_policy=_SYNC_RETRY,
             )
-        except ActivityError as err:
-            # Only a write the store refused outright gets here; the work must go on.
+        except (ActivityError, ApplicationError) as err:
+            # Only a write the store refused outright gets here (a local activity's failure
+            # can arrive unwrapped); the work must go on.
             workflow.logger.error(
                 "task %s: the store refused a state write and it was dropped: %s",
                 self.task_id,

@@ -134,6 +134,7 @@ async def test_step_fails_twice_then_succeeds(tasks: TaskClient) -> None:
     record = await tasks.wait("re1")
     assert record.status == TaskStatus.SUCCESS
     assert record.result["steps"]["shrink"]["attempts"] == 3
+    assert record.attempts == 5  # a flow's attempts: every step attempt of the run (1 + 3 + 1)
     assert [(e.step, e.attempt, e.final) for e in record.errors] == [
         ("shrink", 1, False),
         ("shrink", 2, False),
@@ -198,6 +199,9 @@ async def test_cancel_mid_flow(tasks: TaskClient) -> None:
     assert steps["fetch"]["status"] == "completed"
     assert steps["shrink"]["status"] == "cancelled"
     assert steps["store"]["status"] == "pending" and "can1:store" not in RUNS
+    # A cancelled step is not finished: fetch done and shrink running was floor(105 / 3); the
+    # cancel leaves it there (it used to count shrink as done: 66, and 99 for a one-step flow).
+    assert record.progress == 35
 
 
 async def test_rerun_skips_completed_steps(tasks: TaskClient) -> None:

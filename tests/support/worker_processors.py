@@ -12,9 +12,11 @@ from datetime import timedelta
 from pathlib import Path
 
 from durable_tasks.context import TaskContext
-from durable_tasks.models import SimpleJobData
+from durable_tasks.flow import BaseFlowProcessor, Step, flow_processor
+from durable_tasks.models import ParentJobData, SimpleJobData, StepJobData
 from durable_tasks.processor import BaseSimpleProcessor
 from durable_tasks.retry import RetryOptions
+from durable_tasks.steps import step_activity
 
 
 class SlowData(SimpleJobData):
@@ -57,3 +59,56 @@ class Meet(BaseSimpleProcessor[SimpleJobData]):
                 raise TimeoutError("no other worker took the second task")
             await asyncio.sleep(0.05)
         return os.getpid()
+
+
+class HangData(SimpleJobData):
+    """`hold`: the attempt number that waits until its worker dies."""
+
+    hold: int = 1
+
+
+async def _mark_and_hold(ctx: TaskContext, hold: int) -> dict[str, int]:
+    marks = Path(os.environ["DURABLE_TASKS_TEST_DIR"])
+    (marks / f"{ctx.task_id}.{ctx.attempt}.{os.getpid()}").touch()
+    if ctx.attempt == hold:
+        await asyncio.Event().wait()  # until the worker is killed
+    return {"attempt": ctx.attempt, "pid": os.getpid()}
+
+
+class Hang(BaseSimpleProcessor[HangData]):
+    """A simple processor with every default (heartbeat timeout, retries): crash recovery."""
+
+    name = "hang"
+    input_model = HangData
+
+    async def process(self, data: HangData, ctx: TaskContext) -> dict[str, int]:
+        return await _mark_and_hold(ctx, data.hold)
+
+
+class HangFlowData(ParentJobData):
+    hold: int = 1
+
+
+@step_activity("hang-flow.hold")
+async def hold_step(job: StepJobData, ctx: TaskContext) -> dict[str, int]:
+    return await _mark_and_hold(ctx, job.config(HangFlowData).hold)
+
+
+@flow_processor("hang-flow")
+class HangFlow(BaseFlowProcessor[HangFlowData]):
+    """A flow whose one step has every default: crash recovery of a step."""
+
+    input_model = HangFlowData
+    steps = (Step("hold", hold_step),)
+
+
+class FailOnce(BaseSimpleProcessor[SimpleJobData]):
+    """Fails its first attempt (an error-log entry), succeeds on the second."""
+
+    name = "fail-once"
+    retry = RetryOptions(maximum_attempts=2, initial_interval=timedelta(milliseconds=100))
+
+    async def process(self, data: SimpleJobData, ctx: TaskContext) -> int:
+        if ctx.attempt == 1:
+            raise RuntimeError("the upstream said no")
+        return ctx.attempt
