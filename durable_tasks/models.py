@@ -287,6 +287,14 @@ def describe_validation_error(exc: ValidationError, *, what: str = "job data") -
     """One line per field: `invalid job data: taskId: Field required; input.width: ...`."""
     parts = []
     for err in exc.errors(include_url=False):
-        field = ".".join(str(p) for p in err["loc"]) or "(root)"
-        parts.append(f"{field}: {err['msg']}")
+        field = ".".join(_printable(str(p)) for p in err["loc"]) or "(root)"
+        parts.append(f"{field}: {_printable(err['msg'])}")
     return f"invalid {what}: " + "; ".join(parts)
+
+
+def _printable(text: str) -> str:
+    """`text` with line breaks and other control characters escaped: a key of the caller's
+    data is part of the message, which must stay one line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

@@ -117,3 +117,16 @@ def test_error_entry_renders_attempt_and_stack() -> None:
     )
     final = entry.model_copy(update={"final": True, "stack": "", "max_attempts": None})
     assert final.render().endswith("attempt 2/? (final) ValueError: bad frame")
+
+
+def test_a_message_naming_the_caller_s_keys_stays_one_line() -> None:
+    """Keys come from the caller's data; a line break in one must not break the message."""
+
+    class Counts(SimpleJobData):
+        counts: dict[str, int]
+
+    with pytest.raises(InvalidInputError) as caught:
+        validate_model(Counts, {"taskId": "t", "workspaceId": "w", "counts": {"a\nb\x85": "x"}})
+    message = str(caught.value)
+    assert message.startswith("invalid job data: counts.a\\nb\\x85: ")
+    assert message.isprintable()
