@@ -41,23 +41,29 @@ def superuser_credentials(data_dir: Path, settings: Settings) -> Credentials:
             "set both POCKETBASE_ADMIN_EMAIL and POCKETBASE_ADMIN_PASSWORD, or neither "
             "(then durable-tasks dev generates a superuser and saves it under the data directory)"
         )
-    path = data_dir / CREDENTIALS_FILE
+    return saved_or_new(data_dir / CREDENTIALS_FILE, GENERATED_EMAIL, what="superuser")
+
+
+def saved_or_new(path: Path, email: str, *, what: str, length: int = 24) -> Credentials:
+    """The pair saved at `path`, or a new one (a generated password) saved there now, mode
+    0600, so the login printed on the first day keeps working."""
     if path.exists():
         try:
             saved = json.loads(path.read_text())
             return Credentials(saved["email"], saved["password"], f"saved in {path}")
         except (OSError, ValueError, KeyError, TypeError):
             raise ConfigurationError(
-                f"{path} is unreadable or damaged; delete it to generate a new superuser"
+                f"{path} is unreadable or damaged; delete it to generate a new {what}"
             ) from None
-    generated = Credentials(GENERATED_EMAIL, _new_password(), f"generated, saved in {path}")
+    generated = Credentials(email, new_password(length), f"generated, saved in {path}")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as file:
         json.dump({"email": generated.email, "password": generated.password}, file)
     return generated
 
 
-def _new_password() -> str:
-    """24 letters and digits (~142 bits). Not `token_urlsafe`: a leading "-" reads as an option to
-    the `pocketbase superuser upsert` command line, and PocketBase caps passwords at 71."""
-    return "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(24))
+def new_password(length: int = 24) -> str:
+    """Letters and digits (24 of them: ~142 bits). Not `token_urlsafe`: a leading "-" reads as
+    an option to the `pocketbase superuser upsert` command line, and PocketBase caps passwords
+    at 71."""
+    return "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(length))

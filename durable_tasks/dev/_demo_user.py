@@ -8,41 +8,21 @@ data directory like the superuser's, so the login printed on the first day keeps
 
 from __future__ import annotations
 
-import json
-import os
-import secrets
-import string
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from durable_tasks.dev._credentials import Credentials
-from durable_tasks.errors import ConfigurationError
+from durable_tasks.dev._credentials import Credentials, saved_or_new
 
 DEMO_USER_FILE = "demo-user.json"
 DEMO_EMAIL = "demo@example.com"
 DEMO_WORKSPACE = "demo"
-_ALPHABET = string.ascii_letters + string.digits
 
 
 def demo_user_credentials(data_dir: Path) -> Credentials:
     """The saved demo user, or a new one saved now."""
-    path = data_dir / DEMO_USER_FILE
-    if path.exists():
-        try:
-            saved = json.loads(path.read_text())
-            return Credentials(saved["email"], saved["password"], f"saved in {path}")
-        except (OSError, ValueError, KeyError, TypeError):
-            raise ConfigurationError(
-                f"{path} is unreadable or damaged; delete it to generate a new demo user"
-            ) from None
-    password = "".join(secrets.choice(_ALPHABET) for _ in range(16))
-    created = Credentials(DEMO_EMAIL, password, f"generated, saved in {path}")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as file:
-        json.dump({"email": created.email, "password": created.password}, file)
-    return created
+    return saved_or_new(data_dir / DEMO_USER_FILE, DEMO_EMAIL, what="demo user", length=16)
 
 
 def setup_demo_user(url: str, superuser: Credentials, user: Credentials) -> None:
