@@ -77,6 +77,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add("--capacity-tasks", type=int, default=1000, help="tasks per capacity run (1000)")
     add("--task-queue-partitions", type=int, default=1, help="partitions on the dev server (1)")
     add("--timeout", type=float, default=600.0, help="seconds allowed per row (600)")
+    add("--rows", default="", help="only these rows (keys), e.g. one,simple or capacity")
     add("--results", type=Path, default=RESULTS, help="where to write the JSON report")
     args = parser.parse_args(argv)
     args.long_steps = [int(s) for s in args.long_steps.split(",") if s.strip()]
@@ -85,6 +86,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if any(s not in LONG_FLOWS for s in args.long_steps):
         parser.error(f"--long-steps: each must be one of {sorted(LONG_FLOWS)}")
+    args.rows = [r for r in args.rows.split(",") if r.strip()]
     if args.warmup is None:
         args.warmup = min(args.n, 20)
     return args
@@ -162,20 +164,25 @@ class _Rows:
             ("idlesimple", self.ours("1 no-op simple task, 1 in flight", "idlesimple", NoopTask.name), *idle),
             ("storm", self.ours(f"progress storm ({args.storm_reports} reports)", "storm", ProgressStormTask.name, {"reports": args.storm_reports}), 1, 1, 0),
         ]  # fmt: skip
-        return rows
+        unknown = set(args.rows) - {row[0] for row in rows} - {"capacity"}
+        if unknown:
+            raise SystemExit(f"--rows: unknown {sorted(unknown)}; known: {[r[0] for r in rows]}")
+        return [row for row in rows if not args.rows or row[0] in args.rows]
 
 
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
     """Start the servers, measure every row and the capacity, stop what was started."""
     async with servers(args.task_queue_partitions) as stack:
         batches = await _measure(args, stack)
-        _say("PocketBase capacity: the sync writer alone, with and without batching")
-        url, email, password = stack.pocketbase
-        capacity = {
-            mode: await tasks_per_second(url, email, password, prefix=f"cap-{mode}", tasks=args.capacity_tasks, batching=batching)
-            for mode, batching in (("batched", True), ("unbatched", False))
-        }  # fmt: skip
-        storm = _storm(batches["storm"], stack.probes, args)
+        capacity: dict[str, float] = {}
+        if not args.rows or "capacity" in args.rows:
+            _say("PocketBase capacity: the sync writer alone, with and without batching")
+            url, email, password = stack.pocketbase
+            capacity = {
+                mode: await tasks_per_second(url, email, password, prefix=f"cap-{mode}", tasks=args.capacity_tasks, batching=batching)
+                for mode, batching in (("batched", True), ("unbatched", False))
+            }  # fmt: skip
+        storm = _storm(batches["storm"], stack.probes, args) if "storm" in batches else {}
     return {"batches": batches, "capacity": capacity, "storm": storm}
 
 

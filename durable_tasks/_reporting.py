@@ -46,6 +46,25 @@ never be forged through a start.
 """
 
 
+def memo_flag(key: str) -> int:
+    """The small integer (or bool) a start put in the workflow memo under `key`; 0 if absent.
+
+    Read straight from the raw memo when it is plain JSON: decoding through the workflow's
+    payload converter builds a pydantic `TypeAdapter` inside the sandbox on every workflow run
+    (a per-run converter has no warm cache), which cost more CPU than the rest of the sync's
+    workflow side together. Anything else (an encoded memo) goes through the converter.
+    """
+    payload = workflow.info().raw_memo.get(key)
+    if payload is None:
+        return 0
+    if payload.metadata.get("encoding") == b"json/plain" and payload.data in _SMALL_JSON:
+        return _SMALL_JSON[payload.data]
+    return int(workflow.memo_value(key, 0, type_hint=int))
+
+
+_SMALL_JSON = {b"true": 1, b"false": 0, **{str(n).encode(): n for n in range(10)}}
+
+
 class TaskStateSink(Protocol):
     """Receives a running workflow's task state (implemented by the sync's writer)."""
 

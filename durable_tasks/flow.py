@@ -38,7 +38,7 @@ with workflow.unsafe.imports_passed_through():
         refuse_framework_fields,
         validate_in_workflow,
     )
-    from durable_tasks._reporting import RERUN_MEMO, current_task_state
+    from durable_tasks._reporting import RERUN_MEMO, current_task_state, memo_flag
     from durable_tasks._workflow_input import decode_job_object, identity_in_workflow
     from durable_tasks.errors import ConfigurationError, InvalidInputError
     from durable_tasks.models import ParentJobData, StepResult, TaskIdentity, TaskResult
@@ -122,7 +122,7 @@ class BaseFlowProcessor(Generic[DataT]):
 async def _rerun_cache() -> dict[str, StepResult]:
     """The completed steps of earlier runs, read from the record, when this run is a rerun."""
     sink = current_task_state()
-    if sink is None or not workflow.memo_value(RERUN_MEMO, False, type_hint=bool):
+    if sink is None or not memo_flag(RERUN_MEMO):
         return {}
     return await sink.completed_steps()
 

@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         TaskOwner,
         attach_task_state,
         bind_progress_sink,
+        memo_flag,
         unbind_progress_sink,
     )
     from durable_tasks.errorlog import facts_from_workflow_error, make_entry
@@ -101,9 +102,7 @@ class _WorkflowInbound(WorkflowInboundInterceptor):
             return await super().execute_workflow(input)  # not ours: never touched
         sync: EmittingTaskSync | WorkflowTaskSync
         info = workflow.info()
-        current = self.writer is not None and (
-            workflow.memo_value(SYNC_MEMO, 0, type_hint=int) >= SYNC_VERSION
-        )
+        current = self.writer is not None and (memo_flag(SYNC_MEMO) >= SYNC_VERSION)
         if current:
             identity = owner.durable_task_identity(input.args[0])
             if identity is None:  # not even a task id: nothing to sync; it fails alone
