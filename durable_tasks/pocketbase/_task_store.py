@@ -23,9 +23,10 @@ from durable_tasks.errors import (
     TaskNotFoundError,
 )
 from durable_tasks.models import SyncOutcome, TaskPatch, TaskRecord, TaskStatus
-from durable_tasks.pocketbase._client import IdTaken, NotFound, PocketBaseClient, Request
+from durable_tasks.pocketbase._client import NotFound, PocketBaseClient, Request
+from durable_tasks.pocketbase._coalesce import Coalescer
 from durable_tasks.pocketbase._records import TASKS, filter_literal, path_id, task_record
-from durable_tasks.store import SyncItem, SyncResult
+from durable_tasks.store import MAX_SYNC_BATCH, SyncItem, SyncResult
 
 if TYPE_CHECKING:
     from durable_tasks.settings import Settings
@@ -61,6 +62,13 @@ class PocketBaseTaskStore:
             **options,
         )
         self.url = self.client.url
+        # Concurrent creates and reads share requests (one transaction for the creates).
+        self._creates: Coalescer[dict[str, Any], dict[str, Any]] = Coalescer(
+            self._create_many, max_batch=MAX_SYNC_BATCH
+        )
+        self._gets: Coalescer[str, TaskRecord | None] = Coalescer(
+            self._get_many, max_batch=MAX_SYNC_BATCH
+        )
 
     @property
     def requests(self) -> int:
@@ -89,38 +97,49 @@ class PocketBaseTaskStore:
             json_input = to_jsonable_python(input)
         except PydanticSerializationError as exc:
             raise StoreRejectedError(f"input of task {task_id} is not JSON: {exc}") from None
-        body = {
-            "id": task_id,
-            "workspaceId": workspace_id,
-            "type": type,
-            "status": TaskStatus.PENDING.value,
-            "input": json_input,
-            "progress": 0,
-            "attempts": 0,
-            "seq": 0,
-        }
-        request = Request("POST", _RECORDS, f"create task {task_id}", body=body)
-        try:
-            return task_record(await self.client.send(request))
-        except IdTaken:
-            pass
-        except NotFound:
-            raise StorePermanentError(_MIGRATIONS_HINT) from None
-        existing = await self.get(task_id)
-        if existing is None:  # deleted in between: nothing sensible to retry
-            raise StorePermanentError(f"task {task_id} was created and deleted concurrently")
-        if request.maybe_sent and _is_our_creation(existing, body):
+        item = {"taskId": task_id, "workspaceId": workspace_id, "type": type, "input": json_input}
+        answer = await self._creates.call(item)
+        reason = str(answer.get("reason", ""))
+        if reason.startswith("rejected"):
+            raise StoreRejectedError(
+                f"PocketBase refused to create task {task_id}: "
+                f"{reason.removeprefix('rejected: ').rstrip('.')}. Fix the value of that field"
+            )
+        existing = task_record(answer["record"])
+        if answer["created"]:
+            return existing
+        if answer["maybe_sent"] and _is_our_creation(existing, item):
             return existing  # our own earlier attempt landed before its answer was lost
         raise TaskAlreadyExistsError(
             task_id, existing.status, f"task {task_id} already exists ({existing.status})"
         )
 
     async def get(self, task_id: str) -> TaskRecord | None:
-        request = Request("GET", f"{_RECORDS}/{path_id(task_id)}", f"read task {task_id}")
+        path_id(task_id)  # refuse an id no record can have, naming taskId
+        return await self._gets.call(task_id)
+
+    async def _create_many(self, items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """One transaction creating the missing records of concurrent `create` calls."""
+        request = Request(
+            "POST", "/api/durable-tasks/create", _what("create", items), body={"items": items}
+        )
         try:
-            return task_record(await self.client.send(request))
+            data = await self.client.send(request)
         except NotFound:
-            return None
+            raise StorePermanentError(_HOOKS_HINT) from None
+        return [{**answer, "maybe_sent": request.maybe_sent} for answer in data["results"]]
+
+    async def _get_many(self, ids: Sequence[str]) -> list[TaskRecord | None]:
+        """One request reading the records of concurrent `get` calls (None: no record)."""
+        request = Request(
+            "POST", "/api/durable-tasks/records", _what("read", ids), body={"ids": list(ids)}
+        )
+        try:
+            data = await self.client.send(request)
+        except NotFound:
+            raise StorePermanentError(_HOOKS_HINT) from None
+        found = {record["id"]: task_record(record) for record in data["records"]}
+        return [found.get(task_id) for task_id in ids]
 
     async def sync(self, task_id: str, patch: TaskPatch) -> SyncOutcome:
         path = f"/api/durable-tasks/tasks/{path_id(task_id)}/sync"
@@ -187,6 +206,14 @@ class PocketBaseTaskStore:
     async def close(self) -> None:
         """Stop the client's threads and close its connections."""
         await self.client.close()
+
+
+def _what(verb: str, items: Sequence[Any]) -> str:
+    """What a batch request does, for messages: "create task t1" or "read 12 tasks"."""
+    if len(items) == 1:
+        one = items[0]
+        return f"{verb} task {one['taskId'] if isinstance(one, dict) else one}"
+    return f"{verb} {len(items)} tasks"
 
 
 def _is_our_creation(existing: TaskRecord, body: dict[str, Any]) -> bool:

@@ -29,7 +29,7 @@ from durable_tasks.errors import (
     TaskAlreadyExistsError,
     TaskNotFoundError,
 )
-from durable_tasks.models import TaskPatch, TaskStatus
+from durable_tasks.models import TaskPatch, TaskRecord, TaskStatus
 from durable_tasks.pocketbase import PocketBaseTaskStore
 from durable_tasks.settings import Settings
 from durable_tasks.testing import PocketBaseServer
@@ -106,7 +106,8 @@ async def test_missing_migrations_are_named(bare_server: PocketBaseProcess) -> N
 
 
 async def test_missing_hooks_are_named(pocketbase_server: PocketBaseServer, tmp_path: Path) -> None:
-    """Migrations ran but the hooks were not loaded: syncs have nowhere to go."""
+    """Migrations ran but the hooks were not loaded: creates, reads and syncs have nowhere to
+    go (they all use the hooks' batch routes), and each says so."""
     migrations_dir, _ = project_pb_dirs()
     no_hooks = tmp_path / "no_hooks"
     no_hooks.mkdir()
@@ -120,7 +121,10 @@ async def test_missing_hooks_are_named(pocketbase_server: PocketBaseServer, tmp_
     ) as server:
         store = PocketBaseTaskStore(server.url, *ADMIN)
         try:
-            await store.create(task_id="t1", workspace_id="ws", type="demo", input=None)
+            with pytest.raises(StorePermanentError, match="pb_hooks"):
+                await store.create(task_id="t1", workspace_id="ws", type="demo", input=None)
+            with pytest.raises(StorePermanentError, match="pb_hooks"):
+                await store.get("t1")
             with pytest.raises(StorePermanentError, match="pb_hooks"):
                 await store.sync("t1", TaskPatch(run_id="r1", progress=1))
         finally:
@@ -198,8 +202,42 @@ async def test_many_concurrent_asyncio_tasks_share_one_store(
     statuses = await asyncio.gather(*(lifecycle(n) for n in range(count)))
     assert statuses == [TaskStatus.SUCCESS] * count
     assert len(await task_store.list(status=TaskStatus.SUCCESS, limit=100)) == count
-    # One request per call (a fresh store also checks the schema once), no retries.
-    assert task_store.requests - before == count * 5 + 1 + 1
+    # One request per sync, the 60 creates in one or two (coalesced), a read each at most,
+    # the list, and the fresh store's schema check: no retries.
+    assert count * 3 + 2 < task_store.requests - before <= count * 3 + 2 + count + 2
+
+
+async def test_concurrent_creates_and_reads_share_requests(
+    task_store: PocketBaseTaskStore,
+) -> None:
+    """Starts that happen together cost one PocketBase request (and transaction), not one each;
+    a lone call is sent at once, and each caller still gets its own answer."""
+    await task_store.create(task_id="taken", workspace_id="ws", type="demo", input={"n": -1})
+    before = task_store.requests
+    ids = [f"b{n}" for n in range(50)]
+    outcomes = await asyncio.gather(
+        *(task_store.create(task_id=t, workspace_id="ws", type="demo", input={"n": n})
+          for n, t in enumerate(ids)),
+        task_store.create(task_id="taken", workspace_id="ws", type="demo", input={"n": -1}),
+        task_store.create(task_id="bad id!", workspace_id="ws", type="demo", input=None),
+        return_exceptions=True,
+    )  # fmt: skip
+    assert [o.id for o in outcomes[:50] if isinstance(o, TaskRecord)] == ids
+    assert [o.input for o in outcomes[:50] if isinstance(o, TaskRecord)] == [
+        {"n": n} for n in range(50)
+    ]
+    assert isinstance(outcomes[50], TaskAlreadyExistsError)
+    assert isinstance(outcomes[51], StoreRejectedError) and "id" in str(outcomes[51])
+    assert task_store.requests - before <= 2  # two lanes at most
+
+    before = task_store.requests
+    records = await asyncio.gather(*(task_store.get(t) for t in [*ids, "missing"]))
+    assert [r.id if r else None for r in records] == [*ids, None]
+    assert task_store.requests - before <= 2
+
+    before = task_store.requests
+    assert (await task_store.get("b7")) is not None
+    assert task_store.requests - before == 1
 
 
 async def test_a_closed_store_says_so(pocketbase_server: PocketBaseServer) -> None:

@@ -20,6 +20,21 @@ routerAdd(
   $apis.requireSuperuserAuth(),
 )
 
+// Superusers only: {items: [{taskId, workspaceId, type, input}]} created (when missing) in one
+// transaction, and {ids: [...]} read in one request: the clients' coalesced creates and reads.
+routerAdd(
+  "POST",
+  "/api/durable-tasks/create",
+  (e) => require(`${__hooks}/durable_tasks_sync.js`).handleCreateBatch(e),
+  $apis.requireSuperuserAuth(),
+)
+routerAdd(
+  "POST",
+  "/api/durable-tasks/records",
+  (e) => require(`${__hooks}/durable_tasks_sync.js`).handleReadBatch(e),
+  $apis.requireSuperuserAuth(),
+)
+
 onRecordUpdateRequest(
   (e) => require(`${__hooks}/durable_tasks_sync.js`).guardRecordUpdate(e),
   "tasks",

@@ -82,6 +82,65 @@ function applyItem(txApp, item) {
   }
 }
 
+// POST /api/durable-tasks/create: create many PENDING records in ONE transaction, the way a
+// client coalesces the creates of concurrent starts. Body {items: [{taskId, workspaceId, type,
+// input}]}; answer {results: [{taskId, created, record?, reason}]} in the items' order: a record
+// that exists is left alone and sent back (created: false), a refused one says why
+// ("rejected: ..."), and the other items still apply.
+function handleCreateBatch(e) {
+  const items = batchItems(e.requestInfo().body)
+  const results = []
+  e.app.runInTransaction((txApp) => {
+    for (const item of items) {
+      const taskId = typeof item.taskId === "string" ? item.taskId : ""
+      const found = findTask(txApp, taskId)
+      if (found !== null) {
+        results.push({ taskId: taskId, created: false, record: found, reason: "exists" })
+        continue
+      }
+      try {
+        const record = createTask(txApp, taskId, item)
+        results.push({ taskId: taskId, created: true, record: record, reason: "created" })
+      } catch (err) {
+        results.push({ taskId: taskId, created: false, reason: `rejected: ${err.message || err}` })
+      }
+    }
+  })
+  return e.json(200, { results: results })
+}
+
+// POST /api/durable-tasks/records: read many records in one request. Body {ids: [...]}; answer
+// {records: [...]} with the records found (a missing id is simply absent).
+function handleReadBatch(e) {
+  const body = e.requestInfo().body || {}
+  const ids = body.ids
+  if (!Array.isArray(ids) || ids.length > MAX_BATCH || ids.some((id) => typeof id !== "string")) {
+    throw new BadRequestError(`invalid batch: ids: a list of at most ${MAX_BATCH} ids is required`)
+  }
+  const records = []
+  for (const id of ids) {
+    const record = findTask(e.app, id)
+    if (record !== null) records.push(record)
+  }
+  return e.json(200, { records: records })
+}
+
+function batchItems(body) {
+  const items = (body || {}).items
+  if (!Array.isArray(items) || items.length > MAX_BATCH) {
+    throw new BadRequestError(`invalid batch: items: a list of at most ${MAX_BATCH} is required`)
+  }
+  return items.map((item) => item || {})
+}
+
+function findTask(app, taskId) {
+  try {
+    return app.findRecordById("tasks", taskId)
+  } catch (_) {
+    return null
+  }
+}
+
 function createTask(txApp, taskId, create) {
   const record = new Record(txApp.findCollectionByNameOrId("tasks"))
   record.set("id", taskId)
@@ -323,4 +382,11 @@ function deepEqual(a, b) {
   return keysA.every((key) => has(key) && deepEqual(a[key], b[key]))
 }
 
-module.exports = { handleSync, handleSyncBatch, guardRecordUpdate, applyPatch }
+module.exports = {
+  handleSync,
+  handleSyncBatch,
+  handleCreateBatch,
+  handleReadBatch,
+  guardRecordUpdate,
+  applyPatch,
+}
