@@ -3,18 +3,19 @@
 Every entry checks its arguments before anything else happens, so a bad one is an
 `InvalidInputError` naming the field, never a traceback from deep inside Temporal or PocketBase:
 ids and the type by the rule of `durable_tasks.ids`, job data by the limits of
-`durable_tasks.limits` (JSON, size, depth, and a round trip through the worker's converter) and
-then against the processor's model. Starting a task then
-creates the PocketBase record (`PENDING`, secret fields masked) if there is none, and starts the
-workflow `task-<taskId>` with the job data as given. Temporal's workflow-id uniqueness makes a duplicate start harmless and *visible*:
-a running task is attached to ("already running"), a finished one is reported ("already
-finished") and only rerun when asked (`rerun`), unlike BullMQ's silent jobId dedup.
+`durable_tasks.limits` (JSON, size, depth, a round trip through the worker's converter), then
+against the processor's model. Starting a task then creates the PocketBase record (`PENDING`,
+secret fields masked) if there is none, and starts `task-<taskId>` with the job data as given.
+Temporal's workflow-id uniqueness makes a duplicate start harmless and *visible*: a running task
+is attached to ("already running"), a finished one reported ("already finished") and only rerun
+when asked (`rerun`), unlike BullMQ's silent jobId dedup.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from datetime import timedelta
 from typing import Any
 
@@ -60,6 +61,8 @@ from durable_tasks.models import (
 from durable_tasks.registry import ProcessorRegistry
 from durable_tasks.store import TaskStore
 
+_KEPT_HANDLES = 10_000  # a long-lived client must not grow with every task it starts
+
 __all__ = [
     "StartOutcome",
     "TaskClient",
@@ -85,9 +88,9 @@ class TaskClient:
         self.store = store
         self.registry = registry
         self.task_queue = task_queue
-        # Handles of workflows this client started: waiting on them (rather than on a fresh
-        # handle) is also what lets a time-skipping test server skip timers.
-        self._handles: dict[str, WorkflowHandle[Any, Any]] = {}
+        # The newest handles of workflows started here: waiting on the original (not a fresh
+        # handle) is what lets a time-skipping test server skip timers.
+        self._handles: OrderedDict[str, WorkflowHandle[Any, Any]] = OrderedDict()
 
     def validate(self, type: str, data: dict[str, Any]) -> Any:
         """The job data validated against the processor's model (raises, naming the field)."""
@@ -228,8 +231,6 @@ class TaskClient:
         cached = self._handles.get(check_task_id(task_id))
         return cached or self.temporal.get_workflow_handle(workflow_id_for(task_id))
 
-    # -- internals --------------------------------------------------------------------------
-
     async def _record(self, task_id: str) -> TaskRecord:
         record = await self.store.get(task_id)
         if record is None:
@@ -273,7 +274,7 @@ class TaskClient:
         wid = workflow_id_for(task_id)
         workflow: Any = SimpleTaskWorkflow.run if isinstance(arg, SimpleTaskInput) else type
         try:
-            self._handles[task_id] = await self.temporal.start_workflow(
+            handle = await self.temporal.start_workflow(
                 workflow,
                 arg,
                 id=wid,
@@ -292,4 +293,7 @@ class TaskClient:
             if existing is not None:
                 return existing
             raise
+        self._handles[task_id] = handle
+        while len(self._handles) > _KEPT_HANDLES:
+            self._handles.popitem(last=False)
         return StartOutcome(task_id, wid, "started", TaskStatus.PENDING)
