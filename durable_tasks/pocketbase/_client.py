@@ -1,9 +1,10 @@
-"""`PocketBaseClient`: the one way this package talks to PocketBase over the SDK.
+"""`PocketBaseClient`: the one way this package talks to PocketBase.
 
 This package is the only one that imports the `pocketbase` SDK, and this module the only one
-that calls it. The SDK is synchronous, so every call runs on a small thread pool owned by the
-client, never on the event loop; one SDK client (one httpx connection pool, one superuser token)
-serves all of them, because a new client per request costs ~47 ms.
+that calls it. JSON requests go out on the event loop over a small pool of keep-alive
+connections (`_http.HttpPool`, a fraction of the CPU of the SDK on a thread, see there); the
+synchronous SDK keeps what is rare: logging in, checking a token, and multipart file uploads
+(on the client's threads, never on the loop).
 
 Failures come out as our exceptions, never the SDK's:
 
@@ -19,7 +20,9 @@ Failures come out as our exceptions, never the SDK's:
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
+import json
 import random
 import threading
 import time
@@ -27,20 +30,28 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import httpx
 from pocketbase import PocketBase
 from pocketbase.errors import ClientResponseError
 from pocketbase.models import FileUpload
-from pocketbase.utils import is_token_expired
 
-from durable_tasks.errors import StorePermanentError, StoreRejectedError, StoreUnavailableError
+from durable_tasks.errors import StorePermanentError, StoreUnavailableError
+from durable_tasks.pocketbase._http import HttpPool, HttpTransportError
+from durable_tasks.pocketbase._http_errors import (
+    HttpFailure,
+    IdTaken,
+    NotFound,
+    describe,
+    failure_for,
+    is_transient,
+)
 
 _T = TypeVar("_T")
 
 __all__ = ["FileUpload", "IdTaken", "NotFound", "PocketBaseClient", "Request"]
 
-_TRANSIENT_STATUSES = frozenset({429})
 _TOKEN_MARGIN_S = 60
 _MAX_BACKOFF_S = 2.0
 
@@ -66,7 +77,7 @@ class PocketBaseClient:
         email, password: a PocketBase superuser (POCKETBASE_ADMIN_EMAIL / _PASSWORD).
         timeout: seconds for each HTTP request (connect, read, write, pool).
         retry_for: seconds to keep retrying transient failures before `StoreUnavailableError`.
-        max_workers: threads running SDK calls (and so HTTP requests in flight).
+        max_workers: HTTP requests in flight at most (the connection pool's size).
         token: a superuser token to start with, saving the first login (~150 ms of password
             hashing on the server); the client logs in again when it expires or is refused.
         schema_check: a collection path whose absence means the migrations have not run, and
@@ -91,101 +102,161 @@ class PocketBaseClient:
         self._email = email
         self._password = password
         self._retry_for = retry_for
+        # Plain HTTP (PocketBase beside the workers) takes the fast pool; https the SDK.
+        self._pool = (
+            HttpPool(self.url, size=max_workers, timeout=timeout)
+            if self.url.startswith("http://")
+            else None
+        )
         self._client = PocketBase(self.url, timeout=httpx.Timeout(timeout))
         if token:
             self._client.auth_store.save(token)
-        self._executor = ThreadPoolExecutor(max_workers, thread_name_prefix="pocketbase")
+        self._executor = ThreadPoolExecutor(2, thread_name_prefix="pocketbase")
         self._auth_lock = threading.Lock()
-        self._count_lock = threading.Lock()
         self._closed = threading.Event()
         self._schema_check = schema_check
+        self._fresh_token: str | None = None  # the token last seen not to expire soon, and
+        self._renew_at = 0.0  # when to renew it (a minute before it expires)
         self.requests = 0
         """HTTP requests sent to PocketBase so far (auth and retries included), for benchmarks."""
 
     async def send(self, request: Request) -> Any:
-        """Send `request` (on the client's threads) and return PocketBase's JSON answer."""
-        return await self._run(self._send, request)
-
-    async def close(self) -> None:
-        """Stop the threads (interrupting any backoff) and close the connections."""
-        if self._closed.is_set():
-            return
-        self._closed.set()
-        await asyncio.get_running_loop().run_in_executor(None, self._shutdown)
-
-    def _shutdown(self) -> None:
-        self._executor.shutdown(wait=True)
-        self._client.http_client.close()
-
-    async def _run(self, fn: Callable[..., _T], *args: Any) -> _T:
-        if self._closed.is_set():
-            raise StorePermanentError("the PocketBase client is closed")
-        loop = asyncio.get_running_loop()
-        try:
-            future = loop.run_in_executor(self._executor, functools.partial(fn, *args))
-        except RuntimeError:  # the executor shut down between the check above and the submit
-            raise StorePermanentError("the PocketBase client is closed") from None
-        return await future
-
-    # Everything below runs on the store's threads.
-
-    def _send(self, request: Request) -> Any:
-        """Send with authentication, renewal and bounded retries; map failures to our errors."""
+        """Send `request` with authentication, renewal and bounded retries; answer its JSON."""
+        self._check_open()
         deadline = time.monotonic() + self._retry_for
         delay = 0.05
         renewed = False
         while True:
             try:
-                self._ensure_ready()
-                return self._raw_send(request)
-            except ClientResponseError as exc:
+                await self._ensure_ready()
+                return await self._raw_send(request)
+            except HttpFailure as exc:
                 if exc.status in (401, 403) and not renewed:
                     renewed = True
-                    self._drop_token()
+                    await self._in_thread(self._drop_token)
                     continue
                 if exc.status == 404 and request.method == "GET" and not renewed:
                     # PocketBase answers a read with a stale token as for an anonymous user: a
                     # 404. A restarted server whose superuser was upserted again has rotated its
                     # token key, so check the token (cheaply) before believing the 404.
                     renewed = True
-                    if not self._token_valid():
-                        self._drop_token()
+                    if not await self._in_thread(self._token_valid):
+                        await self._in_thread(self._drop_token)
                         continue
-                if not _is_transient(exc):
-                    raise self._failure(exc, request) from None
+                if not is_transient(exc):
+                    raise failure_for(exc, request.what) from None
                 request.maybe_sent = True
                 wait = min(delay, _MAX_BACKOFF_S) * random.uniform(0.5, 1.0)
                 if time.monotonic() + wait > deadline:
                     raise StoreUnavailableError(
-                        f"PocketBase at {self.url} is unavailable ({_describe(exc)}); gave up "
+                        f"PocketBase at {self.url} is unavailable ({describe(exc)}); gave up "
                         f"trying to {request.what} after {self._retry_for:g} s. Check that it "
                         "is running and that POCKETBASE_URL points at it"
                     ) from None
-                if self._closed.wait(wait):
+                if await self._closed_during(wait):
                     raise StorePermanentError(
                         f"the PocketBase client was closed while trying to {request.what}"
                     ) from None
                 delay *= 2
 
-    def _raw_send(self, request: Request) -> Any:
-        with self._count_lock:
-            self.requests += 1
-        config: dict[str, Any] = {"method": request.method, "params": request.params}
-        if request.body is not None:
-            config["body"] = request.body
+    async def close(self) -> None:
+        """Stop (interrupting any backoff) and close the connections."""
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        if self._pool is not None:
+            self._pool.close()
+        await asyncio.get_running_loop().run_in_executor(None, self._shutdown)
+
+    def _shutdown(self) -> None:
+        self._executor.shutdown(wait=True)
+        self._client.http_client.close()
+
+    def _check_open(self) -> None:
+        if self._closed.is_set():
+            raise StorePermanentError("the PocketBase client is closed")
+
+    async def _closed_during(self, seconds: float) -> bool:
+        """Wait `seconds` (a retry's backoff), cut short when the client is closed."""
+        end = time.monotonic() + seconds
+        while not self._closed.is_set() and (left := end - time.monotonic()) > 0:
+            await asyncio.sleep(min(left, 0.05))
+        return self._closed.is_set()
+
+    async def _in_thread(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """Run a synchronous SDK call (login, token checks) on the client's threads."""
+        self._check_open()
+        loop = asyncio.get_running_loop()
+        try:
+            future = loop.run_in_executor(self._executor, functools.partial(fn, *args))
+        except RuntimeError:  # the executor shut down between the check above and the submit
+            raise StorePermanentError("the PocketBase client is closed") from None
+        try:
+            return await future
+        except ClientResponseError as exc:  # the SDK's, as ours
+            raise HttpFailure(exc.status, exc.data, exc.original_error) from None
+
+    async def _raw_send(self, request: Request, path: str | None = None) -> Any:
+        """One request (`path`: a GET of that path instead); a failure is an `HttpFailure`."""
+        self.requests += 1
+        body = request.body
+        multipart = isinstance(body, dict) and any(isinstance(v, FileUpload) for v in body.values())
+        if multipart or self._pool is None:
+            return await self._in_thread(self._sdk_send, request, path)
+        target = path or request.path
+        if path is None and request.params:
+            target = f"{target}?{urlencode(request.params)}"
+        headers = [("Authorization", self._client.auth_store.token or "")]
+        payload = None
+        if path is None and body is not None:
+            headers.append(("Content-Type", "application/json"))
+            payload = json.dumps(body, separators=(",", ":")).encode()
+        try:
+            status, raw = await self._pool.request(
+                "GET" if path else request.method, target, headers, payload
+            )
+        except HttpTransportError as exc:
+            raise HttpFailure(0, None, exc) from None
+        try:
+            data = json.loads(raw) if raw else None
+        except ValueError:
+            data = None
+        if status >= 400:
+            raise HttpFailure(status, data)
+        return data
+
+    async def _ensure_ready(self) -> None:
+        """Log in when the token is missing or about to expire; check the schema once."""
+        token = self._client.auth_store.token
+        if not token or token != self._fresh_token or time.time() >= self._renew_at:
+            await self._in_thread(self._login_if_needed)
+        if self._schema_check is not None:
+            path, hint = self._schema_check
+            try:
+                await self._raw_send(Request("GET", path, "check the schema"), path)
+            except HttpFailure as exc:
+                if exc.status == 404:
+                    raise StorePermanentError(hint) from None
+                raise
+            self._schema_check = None
+
+    # The SDK's synchronous calls, on the client's threads.
+
+    def _sdk_send(self, request: Request, path: str | None) -> Any:
+        if path is not None:
+            return self._client.send(path, {"method": "GET"})
+        config = {"method": request.method, "params": request.params, "body": request.body}
         return self._client.send(request.path, config)
 
-    def _ensure_ready(self) -> None:
-        """Log in when the token is missing or about to expire; check the schema once."""
+    def _login_if_needed(self) -> None:
         with self._auth_lock:
-            if _expires_soon(self._client.auth_store.token):
+            if time.time() >= _renew_time(self._client.auth_store.token):
                 self._login()
-            if self._schema_check is not None:
-                self._check_schema(*self._schema_check)
+            self._fresh_token = self._client.auth_store.token
+            self._renew_at = _renew_time(self._fresh_token)
 
     def _login(self) -> None:
-        with self._count_lock:
-            self.requests += 1
+        self.requests += 1
         try:
             self._client.collection("_superusers").auth_with_password(self._email, self._password)
         except ClientResponseError as exc:
@@ -197,21 +268,9 @@ class PocketBaseClient:
                 ) from None
             raise
 
-    def _check_schema(self, path: str, hint: str) -> None:
-        with self._count_lock:
-            self.requests += 1
-        try:
-            self._client.send(path, {"method": "GET"})
-        except ClientResponseError as exc:
-            if exc.status == 404:
-                raise StorePermanentError(hint) from None
-            raise
-        self._schema_check = None
-
     def _token_valid(self) -> bool:
         """Whether the server still accepts our token (an auth refresh, no password hashing)."""
-        with self._count_lock:
-            self.requests += 1
+        self.requests += 1
         try:
             self._client.collection("_superusers").auth_refresh()
         except ClientResponseError as exc:
@@ -223,78 +282,16 @@ class PocketBaseClient:
     def _drop_token(self) -> None:
         with self._auth_lock:
             self._client.auth_store.clear()
-
-    def _failure(self, exc: ClientResponseError, request: Request) -> Exception:
-        """The exception for a response retrying cannot fix (`NotFound`/`IdTaken` are
-        for the caller, which knows what a 404 or a taken id means for it)."""
-        fields = _field_errors(exc)
-        if exc.status == 404:
-            return NotFound(fields.get("id", ("", ""))[0])
-        # A taken id is refused by PocketBase's check (pk_invalid), or, when two creates race
-        # past that check, by the database's unique index (not_unique).
-        if exc.status == 400 and fields.get("id", ("", ""))[0] in _ID_TAKEN_CODES:
-            return IdTaken()
-        if exc.status == 400 and fields:
-            named = "; ".join(f"{name}: {message}" for name, (_, message) in fields.items())
-            return StoreRejectedError(
-                f"PocketBase refused to {request.what}: {named}. Fix the value of that field"
-            )
-        if exc.status in (401, 403):
-            return StorePermanentError(
-                f"PocketBase refused to {request.what} for the superuser even after a fresh "
-                "login: check POCKETBASE_ADMIN_EMAIL and POCKETBASE_ADMIN_PASSWORD"
-            )
-        return StorePermanentError(
-            f"PocketBase could not {request.what}: {_describe(exc)}. This is not retried; "
-            "check the PocketBase log"
-        )
+            self._fresh_token = None
 
 
-class NotFound(Exception):
-    """404 from PocketBase; `code` is the hook's reason when the sync route sent one."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
-
-
-_ID_TAKEN_CODES = frozenset({"validation_pk_invalid", "validation_not_unique"})
-
-
-class IdTaken(Exception):
-    """A create found the id taken."""
-
-
-def _field_errors(exc: ClientResponseError) -> dict[str, tuple[str, str]]:
-    """PocketBase's per-field errors of a response, as `{field: (code, message)}`."""
-    body = exc.data if isinstance(exc.data, dict) else {}
-    fields = body.get("data")
-    if not isinstance(fields, dict):
-        return {}
-    found = {}
-    for name, error in fields.items():
-        if isinstance(error, dict):
-            code, message = str(error.get("code", "")), str(error.get("message", ""))
-            found[str(name)] = (code, message.rstrip("."))
-    return found
-
-
-def _expires_soon(token: str) -> bool:
+def _renew_time(token: str | None) -> float:
+    """When (wall clock) to log in again: a minute before the token's `exp`; 0 if unreadable."""
+    if not token:
+        return 0.0
     try:
-        return bool(is_token_expired(token, _TOKEN_MARGIN_S))
-    except (ValueError, KeyError):  # not one of our JWTs: log in again
-        return True
-
-
-def _is_transient(exc: ClientResponseError) -> bool:
-    if exc.status == 0:
-        return isinstance(exc.original_error, httpx.TransportError)
-    return exc.status >= 500 or exc.status in _TRANSIENT_STATUSES
-
-
-def _describe(exc: ClientResponseError) -> str:
-    if exc.status == 0:
-        original = exc.original_error
-        return f"{type(original).__name__}: {original}" if original else "request failed"
-    message = exc.data.get("message", "") if isinstance(exc.data, dict) else ""
-    return f"HTTP {exc.status} {message}".strip()
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return float(claims["exp"]) - _TOKEN_MARGIN_S
+    except (IndexError, ValueError, KeyError, TypeError):  # not one of our JWTs: log in again
+        return 0.0

@@ -299,3 +299,27 @@ async def test_an_id_no_record_can_have_never_reaches_a_url(
     with pytest.raises(InvalidInputError, match="^invalid taskId: "):
         await task_store.sync(record_id, TaskPatch(run_id="r"))
     assert await task_store.list() == []
+
+
+async def test_the_sdk_path_for_https_servers_does_the_same(
+    pocketbase_server: PocketBaseServer,
+) -> None:
+    """An https PocketBase is reached through the SDK on threads instead of the keep-alive
+    pool; here the pool is switched off on a plain server to run that path end to end."""
+    server = pocketbase_server
+    store = PocketBaseTaskStore(server.url, server.admin_email, server.admin_password)
+    store.client._pool = None
+    try:
+        await store.create(task_id="sdk1", workspace_id="ws", type="demo", input={"n": 1})
+        with pytest.raises(TaskAlreadyExistsError):
+            await store.create(task_id="sdk1", workspace_id="ws", type="demo", input={"n": 1})
+        outcome = await store.sync(
+            "sdk1", TaskPatch(run_id="r", new_run=True, status=TaskStatus.RUNNING)
+        )
+        assert outcome.applied and outcome.record.status == TaskStatus.RUNNING
+        record = await store.get("sdk1")
+        assert record is not None and record.input == {"n": 1} and record.seq == 1
+        assert await store.get("nope") is None
+        assert [r.id for r in await store.list(workspace_id="ws") if r.id == "sdk1"] == ["sdk1"]
+    finally:
+        await store.close()
