@@ -33,7 +33,7 @@ class Batch:
     concurrency: int
     wall_s: float
     latencies_s: list[float]
-    window: Window
+    windows: list[Window]
     cpu_s: dict[str, float]
     counted: dict[str, int]
     first_workflow_id: str = ""
@@ -49,6 +49,32 @@ class Batch:
     history_bytes: int | None = None
     lags_ms: list[float] = field(default_factory=list)
     rpcs: Counter[str] = field(default_factory=Counter)
+
+    @classmethod
+    def merged(cls, rounds: list[Batch]) -> Batch:
+        """One batch from the rounds of one workload (interleaved with the other system's)."""
+        first = rounds[0]
+        if len(rounds) == 1:
+            return first
+        counted: Counter[str] = Counter()
+        cpu: Counter[str] = Counter()
+        for batch in rounds:
+            counted.update(batch.counted)
+            cpu.update(batch.cpu_s)
+        return cls(
+            label=first.label,
+            system=first.system,
+            n=sum(b.n for b in rounds),
+            concurrency=first.concurrency,
+            wall_s=sum(b.wall_s for b in rounds),
+            latencies_s=[s for b in rounds for s in b.latencies_s],
+            windows=[w for b in rounds for w in b.windows],
+            cpu_s=dict(cpu),
+            counted=dict(counted),
+            first_workflow_id=first.first_workflow_id,
+            task_ids=[t for b in rounds for t in b.task_ids],
+            steps=first.steps,
+        )
 
     @property
     def per_second(self) -> float:
@@ -154,9 +180,11 @@ class Phase:
         ids = [f"warm-{self.prefix}-{i:04d}" for i in range(n)]
         await run_concurrently(self.one, ids, concurrency, timeout)
 
-    async def timed(self, *, n: int, concurrency: int, cpu: CpuMeter, timeout: float) -> Batch:
-        """Run `n` items and say what they cost."""
-        ids = [f"{self.prefix}-{i:05d}" for i in range(n)]
+    async def timed(
+        self, *, n: int, concurrency: int, cpu: CpuMeter, timeout: float, first: int = 0
+    ) -> Batch:
+        """Run `n` items (numbered from `first`) and say what they cost."""
+        ids = [f"{self.prefix}-{i:05d}" for i in range(first, first + n)]
         start = datetime.now(UTC)
         counted = {name: read() for name, read in self.counters.items()}
         cpu_before = cpu.read()
@@ -172,7 +200,7 @@ class Phase:
             concurrency=concurrency,
             wall_s=wall,
             latencies_s=latencies,
-            window=Window(start, datetime.now(UTC), f"{self.prefix}-"),
+            windows=[Window(start, datetime.now(UTC), f"{self.prefix}-")],
             cpu_s={name: cpu_after[name] - cpu_before[name] for name in cpu_before},
             counted=counted,
             first_workflow_id=self.workflow_id(ids[0]),

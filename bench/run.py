@@ -2,7 +2,7 @@
 
 It starts its own Temporal dev server and PocketBase (bench/stack.py), runs a bare-Temporal
 worker and a durable-tasks worker in this process, and measures, after a warm-up, each workload
-on bare Temporal and then on durable-tasks:
+on bare Temporal and on durable-tasks, the compared rows in alternating rounds (`--rounds`):
 
 1. a workflow with one no-op activity vs a no-op simple task (`TaskClient.start` + `wait`);
 2. three sequential no-op activities vs a three-step flow;
@@ -27,6 +27,7 @@ import secrets
 import string
 import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -77,11 +78,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add("--capacity-tasks", type=int, default=1000, help="tasks per capacity run (1000)")
     add("--task-queue-partitions", type=int, default=1, help="partitions on the dev server (1)")
     add("--timeout", type=float, default=600.0, help="seconds allowed per row (600)")
+    add("--rounds", type=int, default=2, help="alternating bare/ours rounds per compared row (2)")
     add("--rows", default="", help="only these rows (keys), e.g. one,simple or capacity")
     add("--results", type=Path, default=RESULTS, help="where to write the JSON report")
     args = parser.parse_args(argv)
     args.long_steps = [int(s) for s in args.long_steps.split(",") if s.strip()]
-    for name in ("n", "concurrency", "idle_n", "storm_reports", "capacity_tasks"):
+    for name in ("n", "concurrency", "idle_n", "storm_reports", "capacity_tasks", "rounds"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if any(s not in LONG_FLOWS for s in args.long_steps):
@@ -119,7 +121,7 @@ class _Rows:
             label, "durable-tasks", f"{self.tag}-{key}", one, counters, workflow_id_for, steps
         )
 
-    def plan(self, args: argparse.Namespace) -> list[tuple[str, Phase, int, int, int]]:
+    def plan(self, args: argparse.Namespace) -> list[Row]:
         """(key, phase, n, in flight, warm-up), bare before ours for each workload."""
         load = (args.n, args.concurrency, args.warmup)
         rows = [
@@ -219,21 +221,53 @@ async def _measure(args: argparse.Namespace, stack: Servers) -> dict[str, Batch]
             for _, phase, _, flight, warmup in plan:
                 if warmup:
                     await phase.warm_up(n=warmup, concurrency=flight, timeout=args.timeout)
+            rounds: dict[str, list[Batch]] = {}
             rpcs = await probes.rpcs.snapshot()
-            for key, phase, n, flight, _ in plan:
+            for (key, phase, _, flight, _), n, first in _schedule(plan, args.rounds):
                 began = time.monotonic()
                 batch = await phase.timed(
-                    n=n, concurrency=flight, cpu=probes.cpu, timeout=args.timeout
+                    n=n, concurrency=flight, cpu=probes.cpu, timeout=args.timeout, first=first
                 )
                 rpcs, before = await probes.rpcs.snapshot(), rpcs
                 batch.rpcs = rpcs - before
-                batches[key] = batch
+                rounds.setdefault(key, []).append(batch)
                 _say(f"{batch.system:13} {batch.label}: {n} in {time.monotonic() - began:.1f} s")
+            for key, parts in rounds.items():
+                batches[key] = Batch.merged(parts)
+                batches[key].rpcs = sum((b.rpcs for b in parts), Counter())
         await _after(batches, stack.client, probes)
     finally:
         await worker_store.close()
         await client_store.close()
     return batches
+
+
+_PARTNERS = {"one": "simple", "three": "flow", "idleone": "idlesimple"}
+"""Bare rows and the durable-tasks rows they are compared with, run in alternating rounds."""
+
+Row = tuple[str, Phase, int, int, int]
+
+
+def _schedule(plan: list[Row], rounds: int) -> list[tuple[Row, int, int]]:
+    """(row, items, first item number) in running order: each compared pair alternates in
+    `rounds` rounds (bare, ours, bare, ours, ...), so a change in the machine's load during the
+    run weighs on both systems alike instead of on whichever ran at the time."""
+    by_key = {row[0]: row for row in plan}
+    order: list[tuple[Row, int, int]] = []
+    placed: set[str] = set()
+    for row in plan:
+        if row[0] in placed:
+            continue
+        partner = by_key.get(_PARTNERS.get(row[0], ""))
+        pair = [row] if partner is None else [row, partner]
+        parts = max(1, min(rounds, row[2])) if partner is not None else 1
+        first = 0
+        for i in range(parts):
+            size = row[2] // parts + (1 if i < row[2] % parts else 0)
+            order += [(member, size, first) for member in pair]
+            first += size
+        placed.update(member[0] for member in pair)
+    return order
 
 
 async def _after(batches: dict[str, Batch], client: Client, probes: Probes) -> None:
@@ -253,7 +287,7 @@ async def _after(batches: dict[str, Batch], client: Client, probes: Probes) -> N
         first = next((r for r in records if r["id"] == batch.task_ids[0]), None)
         if first is not None:
             batch.record_bytes = len(json.dumps(first["result"])) + len(json.dumps(first["errors"]))
-        batch.server_requests = probes.log.all_requests(batch.window)
+        batch.server_requests = sum(probes.log.all_requests(w) for w in batch.windows)
         if key != "storm":
             workflow_ids = [workflow_id_for(t) for t in batch.task_ids]
             batch.lags_ms = await probes.observer.lags_ms(client, batch.task_ids, workflow_ids)
