@@ -52,6 +52,7 @@ class HttpPool:
         self._timeout = timeout
         self._size = size
         self._idle: list[_Connection] = []
+        self._closed = False
         self._slots: asyncio.Semaphore | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -71,6 +72,7 @@ class HttpPool:
 
     def close(self) -> None:
         """Close the idle connections (those in use close when their request ends)."""
+        self._closed = True
         idle, self._idle = self._idle, []
         for connection in idle:
             connection.close()
@@ -134,7 +136,7 @@ class HttpPool:
         except BaseException:  # cancelled or timed out mid-request: the connection is unusable
             connection.close()
             raise
-        if state.our_state is h11.DONE and state.their_state is h11.DONE:
+        if not self._closed and state.our_state is h11.DONE and state.their_state is h11.DONE:
             state.start_next_cycle()
             self._idle.append(connection)
         else:
