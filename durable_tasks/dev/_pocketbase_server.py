@@ -19,7 +19,6 @@ wherever it was started.
 from __future__ import annotations
 
 import os
-import secrets
 import socket
 import subprocess
 import time
@@ -113,44 +112,11 @@ def project_public_dir() -> Path:
 
 
 def free_port() -> int:
-    """A TCP port that is free on 127.0.0.1 right now (another process may still take it).
-
-    Drawn at random below the kernel's ephemeral range: a port the kernel hands out for
-    `bind(0)` is also what it hands every outgoing connection, so between this check and the
-    server's bind, any client on the machine could take it (seen: a dev server failing with
-    "address already in use" while tests and a benchmark ran beside it).
-    """
-    low, high = _UNEPHEMERAL
-    for _ in range(50):
-        port = secrets.randbelow(high - low) + low
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return port
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:  # a crowded range
+    """A TCP port that is free on 127.0.0.1 right now (another process may still take it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
-        any_port: int = sock.getsockname()[1]
-        return any_port
-
-
-def _unephemeral_range() -> tuple[int, int]:
-    """Ports outside the kernel's ephemeral range (Linux: ip_local_port_range): below it from
-    20000, or above it when it starts too low to leave room."""
-    try:
-        text = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
-        first, last = int(text[0]), int(text[1])
-    except (OSError, ValueError, IndexError):
-        first, last = 32768, 60999  # Linux's default
-    if first - 20000 >= 2000:
-        return 20000, first
-    if 65536 - (last + 1) >= 2000:
-        return last + 1, 65536
-    return 1024, 65536  # no room outside it: any port
-
-
-_UNEPHEMERAL = _unephemeral_range()
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def start_pocketbase(
