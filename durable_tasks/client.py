@@ -198,13 +198,12 @@ class TaskClient:
         except Exception:
             pass
         deadline = time.monotonic() + settle
-        delay = 0.005  # about the time the final write takes to land: usually one read
-        while True:
-            if closed_by_code:
-                await asyncio.sleep(delay)
+        delay = 0.002  # the final write is handed over before the workflow closes: it has
+        while True:  # usually landed by now, so read at once, then back off from 2 ms
             record = await self._record(task_id)
             if record.status.is_final or not closed_by_code or time.monotonic() > deadline:
                 return record
+            await asyncio.sleep(delay)
             delay = min(delay * 2, 0.25)
 
     async def status(self, task_id: str) -> TaskView:
