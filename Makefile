@@ -8,6 +8,12 @@ STAMP := $(VENV)/.installed
 # Extra arguments: `make test PYTEST_ARGS="-k devstack -x"`, `make run ARGS="--no-worker"`,
 # `make bench ARGS="--n 500 --concurrency 100"`, `make faults ARGS=--quick`.
 PYTEST_ARGS ?=
+# pytest-xdist workers for `make test` (0: one process, no xdist). Most tests wait on servers
+# more than they compute, so a worker per core and one more keeps both cores busy. A module goes
+# to one worker whole (its module-scoped fixtures are made once), in collection order: the
+# modules with `slow` tests first (tests/conftest.py), so the long ones overlap.
+PYTEST_WORKERS ?= 3
+PYTEST_DIST := --dist loadscope --no-loadscope-reorder
 ARGS ?=
 
 .DEFAULT_GOAL := help
@@ -39,7 +45,7 @@ lint: $(STAMP)  ## ruff lint, ruff format check, mypy (strict) on the package
 	$(BIN)/mypy
 
 test: lint  ## lint, then the whole test suite
-	$(BIN)/python .ci/pytest_guard.py $(PYTEST_ARGS)
+	$(BIN)/python .ci/pytest_guard.py -n $(PYTEST_WORKERS) $(PYTEST_DIST) $(PYTEST_ARGS)
 
 fmt: $(STAMP)  ## format and auto-fix what ruff can
 	$(BIN)/ruff format .

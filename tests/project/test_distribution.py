@@ -33,6 +33,8 @@ import pytest
 import durable_tasks
 from tests.support.cli import clean_env
 
+pytestmark = pytest.mark.slow  # builds, a virtualenv, a user's suite
+
 ROOT = Path(__file__).resolve().parents[2]
 USER_PROJECT = Path(__file__).resolve().parent / "user_project"
 # Local state and build output never reach a build: the tree is copied without them first, so
