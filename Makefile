@@ -23,11 +23,13 @@ help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
 
 # uv installs in a few seconds what pip takes ~25 s over. It comes from PyPI into the venv itself
-# (with the interpreter's own pip); where it cannot be had, or fails, pip does the install.
+# (with the interpreter's own pip); where it cannot be had, or fails, pip does the install. Both
+# compile the bytecode at install time, as pip always did: where PYTHONDONTWRITEBYTECODE is set,
+# nothing else ever writes it, and every Python process would compile its imports again.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv --without-pip $(VENV)
 	$(BIN)/python -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip --python $(BIN)/python install --disable-pip-version-check --quiet uv || true
-	$(BIN)/python -m uv pip install --python $(BIN)/python --quiet -e '.[dev]' pip || \
+	$(BIN)/python -m uv pip install --python $(BIN)/python --quiet --compile-bytecode -e '.[dev]' pip || \
 	  { $(BIN)/python -m ensurepip --upgrade --default-pip >/dev/null && \
 	    $(BIN)/python -m pip install --disable-pip-version-check --quiet -e '.[dev]'; }
 	touch $@
