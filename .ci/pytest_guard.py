@@ -7,6 +7,10 @@ report; an abort is forgiven only if that report exists (pytest writes it when t
 finishes, after the last test), parses, counts at least one test, and has no failures and no
 errors. Any other exit code, or an abort without such a report, is passed through unchanged.
 
+`make test` runs pytest with xdist workers (-n): there a worker that aborts at exit after its
+last test leaves the controlling pytest's exit code alone, and the JUnit report, which the
+controller writes, is read the same way. With -n 0 the abort reaches pytest's own exit code.
+
     python .ci/pytest_guard.py [pytest arguments...]
 """
 

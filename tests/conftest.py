@@ -21,3 +21,14 @@ def _restore_root_logging() -> Iterator[None]:
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the `slow` tests first, in their collected order, then the rest.
+
+    `make test` spreads the suite over xdist workers a module at a time, in the order of the
+    modules' first tests (`--dist loadscope --no-loadscope-reorder`): a module of 20 s collected
+    last would run alone at the end while the other workers idle. First, the long ones overlap
+    each other and the many short modules fill the gaps.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -10,12 +10,12 @@ from durable_tasks.dev._demo import run_demo
 from durable_tasks.dev._pocketbase_server import (
     PocketBaseProcess,
     PocketBaseStartError,
-    free_port,
     pocketbase_binary,
     project_pb_dirs,
     project_public_dir,
     start_pocketbase,
 )
+from durable_tasks.dev._ports import free_port
 from durable_tasks.dev._smtp_sink import SmtpSink, start_smtp_sink
 from durable_tasks.dev._stack import DevServerError, DevStackConfig, check_ports_free, run_dev_stack
 from durable_tasks.dev._temporal_server import TemporalDevServer

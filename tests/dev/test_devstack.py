@@ -194,6 +194,7 @@ def _check_and_stop(stack: _Stack, text: str, *, with_worker: bool) -> None:
     assert "stopped." in stack.output()
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(150)
 @pytest.mark.parametrize("dev_stack", [["--no-worker"]], indirect=True)
 def test_dev_starts_and_stops_both_servers(dev_stack: _Stack) -> None:
@@ -203,12 +204,14 @@ def test_dev_starts_and_stops_both_servers(dev_stack: _Stack) -> None:
     assert (dev_stack.data_dir / "temporal.db").is_file()
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(150)
 @pytest.mark.parametrize("dev_stack", [EXAMPLES], indirect=True)
 def test_dev_runs_a_worker_too(dev_stack: _Stack) -> None:
     _check_servers_then_stop(dev_stack, with_worker=True)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(150)
 @pytest.mark.parametrize("dev_stack", [["--no-worker"]], indirect=True)
 def test_a_server_dying_stops_the_rest(dev_stack: _Stack) -> None:

@@ -127,6 +127,7 @@ async def new_task(page: Page, type: str) -> None:
     await expect(page.locator("#task-type")).to_have_value(type)
 
 
+@pytest.mark.slow
 async def test_the_board_starts_follows_and_cancels_tasks(
     board_stack: None, browser: Browser, pocketbase_server: PocketBaseServer
 ) -> None:

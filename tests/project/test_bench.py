@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 MEASURED = {
@@ -35,6 +37,7 @@ def _cells(line: str) -> list[str]:
     return [cell.strip() for cell in line.strip().strip("|").split("|")]
 
 
+@pytest.mark.slow
 def test_bench_fills_every_table_and_writes_the_report(tmp_path: Path) -> None:
     results = tmp_path / "latest.json"
     done = subprocess.run(

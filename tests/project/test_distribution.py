@@ -1,14 +1,17 @@
 """The distribution, as a release and as a user gets it: built, checked, installed elsewhere, used.
 
 - `python -m build` makes the sdist and, from it, the wheel; a wheel built straight from the
-  tree must be the same file for file, and `twine check --strict` must pass on both.
+  tree must be the same file for file, and `twine check --strict` must pass on both. Each build
+  still runs in an isolated environment with only `build-system.requires`; uv fills it
+  (`--installer uv`), from its cache, in a fraction of pip's time.
 - The wheel holds one top-level package, `durable_tasks` (with `py.typed` and the PocketBase
   schema and hooks), and none of the repository's examples.
-- Installed with its `testing` extra into a fresh virtualenv outside the repository (pip resolves
-  the dependencies from the configured index, as a user's pip would), it runs a user's project
-  (`user_project/`, copied out): its own `workflows` and `activities` packages and plain Temporal
-  workflow beside durable tasks on one worker, in that project's own pytest suite on the
-  installed fixtures, against servers from the installed binaries.
+- Installed with its `testing` extra into a fresh virtualenv outside the repository (uv resolves
+  the dependencies from the index, as `uv pip install` or pip would for a user, and installs
+  and byte-compiles them from its cache in ~2 s where pip took ~14 s),
+  it runs a user's project (`user_project/`, copied out): its own `workflows` and `activities`
+  packages and plain Temporal workflow beside durable tasks on one worker, in that project's
+  own pytest suite on the installed fixtures, against servers from the installed binaries.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ import pytest
 
 import durable_tasks
 from tests.support.cli import clean_env
+
+pytestmark = pytest.mark.slow  # builds, a virtualenv, a user's suite
 
 ROOT = Path(__file__).resolve().parents[2]
 USER_PROJECT = Path(__file__).resolve().parent / "user_project"
@@ -74,8 +79,9 @@ def dists(tmp_path_factory: pytest.TempPathFactory) -> Dists:
     source = tmp_path_factory.mktemp("source") / "durable-tasks"
     shutil.copytree(ROOT, source, ignore=NOT_SOURCES)
     out = tmp_path_factory.mktemp("dist")
-    _run(sys.executable, "-m", "build", "--outdir", out / "release", source, cwd=source)
-    _run(sys.executable, "-m", "build", "--wheel", "--outdir", out / "tree", source, cwd=source)
+    build = [sys.executable, "-m", "build", "--installer", "uv"]
+    _run(*build, "--outdir", out / "release", source, cwd=source)
+    _run(*build, "--wheel", "--outdir", out / "tree", source, cwd=source)
     (sdist,) = (out / "release").glob("*.tar.gz")
     (wheel,) = (out / "release").glob("*.whl")
     (tree_wheel,) = (out / "tree").glob("*.whl")
@@ -158,16 +164,10 @@ def user_venv(dists: Dists, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     Removed afterwards: with the servers' binaries it weighs about half a gigabyte, and pytest
     keeps the temporary directories of its last runs."""
     venv = tmp_path_factory.mktemp("user") / "venv"
-    _run(sys.executable, "-m", "venv", venv, cwd=venv.parent)
-    pip = [
-        venv / "bin" / "python",
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-    ]
-    _run(*pip, f"{dists.wheel}[testing]", cwd=venv.parent, timeout=300)
+    uv = [sys.executable, "-m", "uv", "--quiet"]
+    _run(*uv, "venv", "--python", sys.executable, venv, cwd=venv.parent)
+    install = [*uv, "pip", "install", "--compile-bytecode", "--python", venv / "bin" / "python"]
+    _run(*install, f"{dists.wheel}[testing]", cwd=venv.parent, timeout=300)
     yield venv
     shutil.rmtree(venv, ignore_errors=True)
 

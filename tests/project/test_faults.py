@@ -11,9 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_the_campaign_runs_a_scenario_and_prints_its_row() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "faults.run", "--quick", "--only", "8"],
@@ -29,6 +32,7 @@ def test_the_campaign_runs_a_scenario_and_prints_its_row() -> None:
     assert "1 scenarios" in done.stdout and "all correct, 0 lost" in done.stdout
 
 
+@pytest.mark.slow
 def test_a_bad_scenario_number_runs_nothing_and_fails() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "faults.run", "--only", "0"],

@@ -170,6 +170,7 @@ async def test_readme_secret_snippet_keeps_the_token_out_of_the_record(
     assert record.input == {"url": "https://example.com", "apiToken": "**********"}
 
 
+@pytest.mark.slow
 def test_readme_testing_snippet_passes_as_a_users_test(tmp_path: Path) -> None:
     package = tmp_path / "myapp"
     package.mkdir()
@@ -266,6 +267,7 @@ def dev_stack(tmp_path: Path) -> Iterator[dict[str, str]]:
             stack.wait()
 
 
+@pytest.mark.slow
 def test_readme_shell_commands_run_against_the_dev_stack(
     dev_stack: dict[str, str], tmp_path: Path
 ) -> None:

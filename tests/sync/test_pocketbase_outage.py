@@ -82,6 +82,7 @@ def server(tmp_path: Path) -> Iterator[_Server]:
         srv.stop()
 
 
+@pytest.mark.slow
 async def test_final_state_lands_after_pocketbase_comes_back(
     temporal_client: Client, server: _Server
 ) -> None:
@@ -119,6 +120,7 @@ async def _async(value: bool) -> bool:
     return value
 
 
+@pytest.mark.slow
 async def test_flow_steps_and_retry_timers_go_on_while_pocketbase_is_down(
     temporal_client: Client, server: _Server
 ) -> None:
