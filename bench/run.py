@@ -71,7 +71,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add("--n", type=int, default=200, help="timed items per row (200)")
     add("--concurrency", type=int, default=50, help="in flight at once (50)")
     add("--warmup", type=int, default=None, help="untimed runs before each row (min(n, 20))")
-    add("--idle-n", type=int, default=20, help="runs with one in flight (20)")
+    add("--idle-n", type=int, default=40, help="runs with one in flight (40)")
     add("--long-steps", default="10,100,500", help="step counts of the long-flow rows")
     add("--long-scale", type=float, default=1.0, help="scale the long-flow rows' flow counts")
     add("--storm-reports", type=int, default=10_000, help="report_progress calls in the storm")
@@ -249,9 +249,10 @@ Row = tuple[str, Phase, int, int, int]
 
 
 def _schedule(plan: list[Row], rounds: int) -> list[tuple[Row, int, int]]:
-    """(row, items, first item number) in running order: each compared pair alternates in
-    `rounds` rounds (bare, ours, bare, ours, ...), so a change in the machine's load during the
-    run weighs on both systems alike instead of on whichever ran at the time."""
+    """(row, items, first item number) in running order: each compared pair runs in `rounds`
+    rounds, in mirrored order (bare, ours, ours, bare, ...), so a drift during the run weighs on
+    both systems alike instead of on whichever ran later: the machine's other load, and the
+    Temporal dev server's own CPU per workflow, which grows as its in-memory store fills."""
     by_key = {row[0]: row for row in plan}
     order: list[tuple[Row, int, int]] = []
     placed: set[str] = set()
@@ -264,7 +265,8 @@ def _schedule(plan: list[Row], rounds: int) -> list[tuple[Row, int, int]]:
         first = 0
         for i in range(parts):
             size = row[2] // parts + (1 if i < row[2] % parts else 0)
-            order += [(member, size, first) for member in pair]
+            members = pair if i % 2 == 0 else pair[::-1]  # bare, ours, ours, bare, ...
+            order += [(member, size, first) for member in members]
             first += size
         placed.update(member[0] for member in pair)
     return order

@@ -78,3 +78,24 @@ def test_bench_fills_every_table_and_writes_the_report(tmp_path: Path) -> None:
         "Budgets:" in done.stdout
         and done.stdout.count(" met |") + done.stdout.count(" MISSED |") == BUDGETS
     )
+
+
+def test_compared_rows_run_in_mirrored_rounds() -> None:
+    """Bare, ours, ours, bare: a drift during the run (the dev server's CPU per workflow grows
+    as its store fills) weighs on both systems alike; unpaired rows run once, whole."""
+    from bench.run import _schedule
+
+    plan: list[tuple[str, object, int, int, int]] = [
+        ("one", "bare1", 5, 2, 0),
+        ("simple", "ours1", 5, 2, 0),
+        ("storm", "storm", 1, 1, 0),
+    ]
+    order = _schedule(plan, 2)  # type: ignore[arg-type]
+    assert [(row[0], n, first) for row, n, first in order] == [
+        ("one", 3, 0),
+        ("simple", 3, 0),
+        ("simple", 2, 3),
+        ("one", 2, 3),
+        ("storm", 1, 0),
+    ]
+    assert [(row[0], n) for row, n, _ in _schedule(plan, 1)] == [("one", 5), ("simple", 5), ("storm", 1)]  # fmt: skip
