@@ -111,7 +111,9 @@ class PocketBaseClient:
         self._client = PocketBase(self.url, timeout=httpx.Timeout(timeout))
         if token:
             self._client.auth_store.save(token)
-        self._executor = ThreadPoolExecutor(2, thread_name_prefix="pocketbase")
+        # Threads for the SDK: logins and token checks only, or every request (https).
+        threads = 2 if self._pool is not None else max_workers
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="pocketbase")
         self._auth_lock = threading.Lock()
         self._closed = threading.Event()
         self._schema_check = schema_check
