@@ -123,10 +123,7 @@ class PocketBaseTaskStore:
         request = Request(
             "POST", "/api/durable-tasks/create", _what("create", items), body={"items": items}
         )
-        try:
-            data = await self.client.send(request)
-        except NotFound:
-            raise StorePermanentError(_HOOKS_HINT) from None
+        data = await self._hooks_route(request)
         return [{**answer, "maybe_sent": request.maybe_sent} for answer in data["results"]]
 
     async def _get_many(self, ids: Sequence[str]) -> list[TaskRecord | None]:
@@ -134,10 +131,7 @@ class PocketBaseTaskStore:
         request = Request(
             "POST", "/api/durable-tasks/records", _what("read", ids), body={"ids": list(ids)}
         )
-        try:
-            data = await self.client.send(request)
-        except NotFound:
-            raise StorePermanentError(_HOOKS_HINT) from None
+        data = await self._hooks_route(request)
         found = {record["id"]: task_record(record) for record in data["records"]}
         return [found.get(task_id) for task_id in ids]
 
@@ -170,11 +164,15 @@ class PocketBaseTaskStore:
         request = Request(
             "POST", "/api/durable-tasks/sync", f"sync {len(items)} task(s)", body=body
         )
+        data = await self._hooks_route(request)
+        return [SyncResult.model_validate(result) for result in data["results"]]
+
+    async def _hooks_route(self, request: Request) -> Any:
+        """Send to one of the hooks' batch routes; a 404 means the hooks were not loaded."""
         try:
-            data = await self.client.send(request)
+            return await self.client.send(request)
         except NotFound:
             raise StorePermanentError(_HOOKS_HINT) from None
-        return [SyncResult.model_validate(result) for result in data["results"]]
 
     async def list(
         self,
