@@ -5,6 +5,9 @@ time does not change. While `lanes` requests are in flight, new calls queue, and
 lane sends everything queued (up to `max_batch`) as one request. So batches grow with the load
 and shrink with it: 50 tasks starting together cost a handful of PocketBase requests (and
 transactions) instead of 50, which is what keeps one PocketBase node from being the ceiling.
+With a `linger`, a busy coalescer also spaces its requests at least that far apart, so calls
+that arrive one by one (tasks started at a steady rate) still share requests; a call after a
+quiet moment is still sent at once.
 
 A failed request fails every call it carried, with the same error, as if each had been sent
 alone (the client under it has already retried what can be retried).
@@ -32,14 +35,17 @@ class Coalescer(Generic[_In, _Out]):
         *,
         max_batch: int = 200,
         lanes: int = 2,
+        linger: float = 0.0,
     ) -> None:
-        if max_batch < 1 or lanes < 1:
-            raise ValueError("max_batch and lanes must be at least 1")
+        if max_batch < 1 or lanes < 1 or linger < 0:
+            raise ValueError("max_batch and lanes must be at least 1, linger at least 0")
         self._send = send
         self._max_batch = max_batch
         self._lanes = lanes
         self._queue: list[tuple[_In, asyncio.Future[_Out]]] = []
         self._running: set[asyncio.Task[None]] = set()
+        self._linger = linger
+        self._last_send = float("-inf")
 
     async def call(self, item: _In) -> _Out:
         """The result for `item`, sent alone or with the calls queued beside it."""
@@ -56,6 +62,11 @@ class Coalescer(Generic[_In, _Out]):
 
     async def _drain(self) -> None:
         while self._queue:
+            loop = asyncio.get_running_loop()
+            wait = self._last_send + self._linger - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._last_send = loop.time()
             batch = self._queue[: self._max_batch]
             del self._queue[: self._max_batch]
             live = [(item, future) for item, future in batch if not future.done()]

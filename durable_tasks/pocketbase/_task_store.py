@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from durable_tasks.settings import Settings
 
 _RECORDS = f"/api/collections/{TASKS}/records"
+_LINGER = 0.01
+"""Seconds between the coalesced create (or read) requests of a busy client (see Coalescer)."""
 _MIGRATIONS_HINT = (
     "PocketBase has no `tasks` collection: the migrations in pb_migrations/ have not run "
     "(start PocketBase with --migrationsDir pointing at the pb_migrations/ this package ships, "
@@ -64,10 +66,10 @@ class PocketBaseTaskStore:
         self.url = self.client.url
         # Concurrent creates and reads share requests (one transaction for the creates).
         self._creates: Coalescer[dict[str, Any], dict[str, Any]] = Coalescer(
-            self._create_many, max_batch=MAX_SYNC_BATCH
+            self._create_many, max_batch=MAX_SYNC_BATCH, linger=_LINGER
         )
         self._gets: Coalescer[str, TaskRecord | None] = Coalescer(
-            self._get_many, max_batch=MAX_SYNC_BATCH
+            self._get_many, max_batch=MAX_SYNC_BATCH, linger=_LINGER
         )
 
     @property
