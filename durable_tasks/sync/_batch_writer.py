@@ -14,6 +14,10 @@ accumulate, so batches grow with load while a lone task waits for one request on
   the final state) goes out at once, taking the routine state with it, so the last value lands.
 - Coalescing: before each request the writer waits `gather` seconds (1 ms), so the patches
   one workflow activation hands over in a row become one write.
+- Group commit: a request follows the previous one by at least `linger` seconds (20 ms), so
+  under load each request carries the patches of many tasks. A request, not a patch, is what
+  costs PocketBase most (measured here: about 0.9 ms of its CPU for a one-patch write request,
+  0.3 ms for each further patch in it), and a write after a quiet moment is not held at all.
 - Outages: a batch the store could not take is put back (newer state wins) and retried with
   capped backoff for as long as the writer runs. The work never waits for it; what a dead
   worker had not flushed is sent again by the next worker's replay (running workflows) or
@@ -50,17 +54,25 @@ class SyncWriter:
         max_in_flight: int = 2,
         routine_interval: float = 0.3,
         gather: float = 0.001,
+        linger: float = 0.02,
         max_backoff: float = 5.0,
     ) -> None:
-        if not 1 <= max_batch <= MAX_SYNC_BATCH or max_in_flight < 1 or routine_interval < 0:
+        if (
+            not 1 <= max_batch <= MAX_SYNC_BATCH
+            or max_in_flight < 1
+            or min(routine_interval, gather, linger) < 0
+        ):
             raise ValueError(
-                f"max_batch must be 1..{MAX_SYNC_BATCH}, max_in_flight >= 1, routine_interval >= 0"
+                f"max_batch must be 1..{MAX_SYNC_BATCH}, max_in_flight >= 1, and"
+                " routine_interval, gather and linger >= 0"
             )
         self.store = store
         self._max_batch = max_batch
         self._routine_interval = routine_interval
         self._max_backoff = max_backoff
         self._gather = gather
+        self._linger = linger
+        self._last_send = -linger
         self._slots = asyncio.Semaphore(max_in_flight)
         self._pending: dict[str, list[Pending]] = {}
         self._in_flight: set[str] = set()
@@ -168,6 +180,10 @@ class SyncWriter:
             # A moment for what belongs together to arrive together (a workflow's claim and
             # its first attempt come from one activation, a few callbacks apart): one write.
             await asyncio.sleep(self._gather)
+            # Group commit: under load, requests go out at most every `linger` seconds, so
+            # each carries the patches of many tasks (a request, not a patch, is what costs
+            # PocketBase most); a write after a quiet moment goes out at once.
+            await asyncio.sleep(self._last_send + self._linger - time.monotonic())
             batch = self._take_ready(time.monotonic())
             if not batch:
                 self._slots.release()
@@ -178,6 +194,7 @@ class SyncWriter:
                 except TimeoutError:
                     pass
                 continue
+            self._last_send = time.monotonic()
             task = asyncio.get_running_loop().create_task(self._send(batch))
             sending.add(task)
             task.add_done_callback(sending.discard)

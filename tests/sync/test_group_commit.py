@@ -1,0 +1,114 @@
+"""Group commit: a busy writer (or client) holds its next request for a moment, so one request
+carries the state of many tasks; after a quiet moment, a write goes out at once.
+
+The writer runs against a real PocketBase (requests are what it saves); the `Coalescer` under
+the client's creates and reads is plain logic, tested with a recording `send`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import pytest
+
+from durable_tasks.models import TaskStatus
+from durable_tasks.pocketbase import PocketBaseTaskStore
+from durable_tasks.pocketbase._coalesce import Coalescer
+from durable_tasks.sync import SyncWriter
+from tests.support.waiting import eventually
+
+
+async def _created(store: PocketBaseTaskStore, ids: Sequence[str]) -> None:
+    await asyncio.gather(
+        *(store.create(task_id=t, workspace_id="ws", type="demo", input=None) for t in ids)
+    )
+
+
+def _claim() -> dict[str, object]:
+    return {"new_run": True, "status": TaskStatus.RUNNING, "started_at": datetime.now(UTC)}
+
+
+async def test_a_busy_writer_sends_the_state_of_many_tasks_in_few_requests(
+    task_store: PocketBaseTaskStore,
+) -> None:
+    ids = [f"gc-busy-{n}" for n in range(40)]
+    await _created(task_store, ids)
+    writer = SyncWriter(task_store, linger=0.5)
+    await writer.start()
+    try:
+        for task_id in ids:  # handed over one by one, as workflows start over ~50 ms
+            writer.submit(task_id, "r1", _claim())
+            await asyncio.sleep(0.001)
+        assert all(await asyncio.gather(*(writer.flush(t, timeout=10) for t in ids)))
+        # the first went out alone, the rest waited for the linger; with linger=0 it was ~one
+        # request per task here (each send finishes before the next task hands over)
+        assert writer.requests <= 3, writer.requests
+        assert writer.items == len(ids)
+    finally:
+        await writer.close()
+    records = await asyncio.gather(*(task_store.get(t) for t in ids))
+    assert [r.status if r else None for r in records] == [TaskStatus.RUNNING] * len(ids)
+
+
+async def test_a_write_after_a_quiet_moment_is_not_held(
+    task_store: PocketBaseTaskStore,
+) -> None:
+    await _created(task_store, ["gc-quiet-1", "gc-quiet-2"])
+    writer = SyncWriter(task_store, linger=3.0)
+    await writer.start()
+    try:
+        writer.submit("gc-quiet-1", "r1", _claim())
+        assert await writer.flush("gc-quiet-1", timeout=2.0), "a lone write waited for company"
+        writer.submit("gc-quiet-2", "r1", _claim())  # right behind it: held for the linger
+        assert not await writer.flush("gc-quiet-2", timeout=0.5)
+        assert await writer.flush("gc-quiet-2", timeout=10.0)  # and then sent
+        assert writer.requests == 2
+    finally:
+        await writer.close()
+
+
+def test_the_linger_must_not_be_negative() -> None:
+    with pytest.raises(ValueError, match="linger"):
+        SyncWriter(object(), linger=-1)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="linger"):
+        Coalescer(_echo, linger=-0.1)
+
+
+async def _echo(items: Sequence[int]) -> list[int]:
+    return list(items)
+
+
+async def test_a_coalescer_with_a_linger_batches_calls_spread_over_time() -> None:
+    batches: list[list[int]] = []
+
+    async def send(items: Sequence[int]) -> list[int]:
+        batches.append(list(items))
+        return [i * 10 for i in items]
+
+    coalescer: Coalescer[int, int] = Coalescer(send, linger=0.5)
+    first = await coalescer.call(-1)  # after a quiet moment: at once, alone
+    assert first == -10 and batches == [[-1]]
+
+    async def later(n: int) -> int:
+        await asyncio.sleep(0.002 * n)  # the calls arrive over ~60 ms
+        return await coalescer.call(n)
+
+    results = await asyncio.gather(*(later(n) for n in range(30)))
+    assert results == [n * 10 for n in range(30)]  # each caller its own answer
+    assert len(batches) <= 3, batches  # held for the linger: few requests, not 30
+    assert sorted(i for b in batches[1:] for i in b) == list(range(30))
+
+
+async def test_a_coalescer_sends_a_lone_call_at_once() -> None:
+    sent = asyncio.Event()
+
+    async def send(items: Sequence[int]) -> list[int]:
+        sent.set()
+        return list(items)
+
+    coalescer: Coalescer[int, int] = Coalescer(send, linger=30.0)
+    task = asyncio.ensure_future(coalescer.call(1))
+    await eventually(sent.is_set, timeout=2.0, what="the lone call sent")
+    assert await task == 1
