@@ -38,7 +38,8 @@ async def tasks_per_second(
             await store.create(task_id=task_id, workspace_id="bench", type="capacity", input={})
 
     await asyncio.gather(*(create(t) for t in ids))
-    writer = SyncWriter(store, max_batch=200 if batching else 1)
+    # unbatched: one patch per request, each sent as soon as it can go (no group commit)
+    writer = SyncWriter(store, max_batch=200 if batching else 1, linger=0.02 if batching else 0.0)
     await writer.start()
     lanes = asyncio.Semaphore(concurrency)
 
