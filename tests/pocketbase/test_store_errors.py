@@ -323,3 +323,30 @@ async def test_the_sdk_path_for_https_servers_does_the_same(
         assert [r.id for r in await store.list(workspace_id="ws") if r.id == "sdk1"] == ["sdk1"]
     finally:
         await store.close()
+
+
+@pytest.mark.parametrize(
+    "route", ["/api/durable-tasks/sync", "/api/durable-tasks/create", "/api/durable-tasks/records"]
+)
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b"{not json", "invalid body: json is required"),
+        (b"[1, 2]", "invalid batch"),
+        (b'{"items": "x", "ids": "x"}', "invalid batch"),
+        (b"", "invalid batch"),
+    ],
+)
+async def test_a_malformed_batch_is_refused_whole_with_what_was_expected(
+    task_store: PocketBaseTaskStore,
+    pocketbase_server: PocketBaseServer,
+    route: str,
+    body: bytes,
+    expected: str,
+) -> None:
+    await task_store.create(task_id="kept", workspace_id="ws", type="demo", input={"n": 1})
+    with pocketbase_server.admin_client() as admin:
+        answer = admin.post(route, content=body, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 400 and expected in answer.json()["message"].lower(), answer.text
+    record = await task_store.get("kept")
+    assert record is not None and (record.seq, record.input) == (0, {"n": 1})
