@@ -48,6 +48,10 @@ class Batch:
     history_events: int | None = None
     history_bytes: int | None = None
     lags_ms: list[float] = field(default_factory=list)
+    step_lags_ms: list[float] = field(default_factory=list)
+    """Flows: activity completed (Temporal's record of it) → the record counting the step."""
+    step_lags_taken_in_ms: list[float] = field(default_factory=list)
+    """Flows: the workflow task that took the completion in → the record counting the step."""
     rpcs: Counter[str] = field(default_factory=Counter)
 
     @classmethod

@@ -8,6 +8,9 @@ delay the arrivals it notes, and its CPU would count as ours.) From that file:
 
 - **sync lag**: from the moment Temporal closed a task's workflow (its close time, from the
   server) to the arrival of the record's final version;
+- **step lag** (flows): from the moment Temporal recorded a step's activity completed (and the
+  moment it recorded the workflow task that took the completion in) to the arrival of the first
+  version counting that step as completed;
 - **the storm's last value**: whether a RUNNING version with the last reported progress arrived.
 """
 
@@ -20,8 +23,10 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from durable_tasks.pocketbase import PocketBaseRealtime
@@ -37,6 +42,8 @@ class Version:
     status: str
     progress: float
     seq: int
+    done: int | None = None
+    """A flow's `completedCount` in this version (None for a simple task)."""
 
 
 class RecordObserver:
@@ -67,7 +74,7 @@ class RecordObserver:
         for line in self._log.read_text().splitlines():
             row = json.loads(line)
             found.setdefault(row["id"], []).append(
-                Version(row["arrived"], row["status"], row["progress"], row["seq"])
+                Version(row["arrived"], row["status"], row["progress"], row["seq"], row.get("done"))
             )
         return found
 
@@ -90,6 +97,41 @@ class RecordObserver:
             lags.append(1000 * (arrived - described.close_time.timestamp()))
         return lags
 
+    async def step_lags_ms(
+        self, client: Client, task_ids: Sequence[str], workflow_ids: Sequence[str]
+    ) -> tuple[list[float], list[float]]:
+        """For every completed step of these flows, in ms: (Temporal recording the activity
+        completed → the first version counting it, the workflow task that took the completion
+        in → that version). Call after `lags_ms`: the final versions have arrived by then."""
+        versions = self.versions
+        from_activity: list[float] = []
+        from_workflow_task: list[float] = []
+        for task_id, workflow_id in zip(task_ids, workflow_ids, strict=True):
+            seen = versions.get(task_id, [])
+            history = await client.get_workflow_handle(workflow_id).fetch_history()
+            events = list(history.events)
+            k = 0
+            for i, event in enumerate(events):
+                if event.event_type != EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+                    continue
+                k += 1
+                arrived = next((v.arrived for v in seen if (v.done or 0) >= k), None)
+                if arrived is None:
+                    continue
+                completed = event.event_time.ToDatetime(UTC).timestamp()
+                from_activity.append(1000 * (arrived - completed))
+                taken_in = next(
+                    (
+                        e.event_time.ToDatetime(UTC).timestamp()
+                        for e in events[i + 1 :]
+                        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+                    ),
+                    None,
+                )
+                if taken_in is not None:
+                    from_workflow_task.append(1000 * (arrived - taken_in))
+        return from_activity, from_workflow_task
+
 
 def _final_arrival(versions: list[Version]) -> float | None:
     return next((v.arrived for v in versions if v.status in _FINAL), None)
@@ -106,12 +148,14 @@ async def _follow(url: str, email: str, password: str, log: Path) -> None:
                 print("subscribed", flush=True)
                 continue
             record = event.get("record") or {}
+            result = record.get("result")
             row = {
                 "id": record.get("id"),
                 "arrived": arrived,
                 "status": record.get("status"),
                 "progress": record.get("progress"),
                 "seq": record.get("seq"),
+                "done": result.get("completedCount") if isinstance(result, dict) else None,
             }
             out.write(json.dumps(row) + "\n")
 

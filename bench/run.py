@@ -293,6 +293,11 @@ async def _after(batches: dict[str, Batch], client: Client, probes: Probes) -> N
         if key != "storm":
             workflow_ids = [workflow_id_for(t) for t in batch.task_ids]
             batch.lags_ms = await probes.observer.lags_ms(client, batch.task_ids, workflow_ids)
+            if batch.steps > 1:
+                (
+                    batch.step_lags_ms,
+                    batch.step_lags_taken_in_ms,
+                ) = await probes.observer.step_lags_ms(client, batch.task_ids, workflow_ids)
 
 
 def _storm(batch: Batch, probes: Probes, args: argparse.Namespace) -> dict[str, Any]:

@@ -29,7 +29,7 @@ MEASURED = {
     ("1 no-op simple task, 1 in flight", "durable-tasks"),
     ("progress storm (500 reports)", "durable-tasks"),
 }
-BUDGETS = 11
+BUDGETS = 12
 """Every budget but the cost per step across flow lengths (this run has one length only)."""
 
 
@@ -67,6 +67,17 @@ def test_bench_fills_every_table_and_writes_the_report(tmp_path: Path) -> None:
 
     report = json.loads(results.read_text())
     assert report["rows"]["simple"]["sync_lag_ms"]["p95"] > 0
+    # each step of each 3-step flow, from its activity completing and from the workflow taking
+    # the completion in (later, so that lag is the smaller)
+    step, taken_in = (
+        report["rows"]["flow"]["step_lag_ms"],
+        report["rows"]["flow"]["step_taken_in_lag_ms"],
+    )
+    assert step["p95"] > 0 and step["p50"] >= taken_in["p50"]
+    assert (
+        "step's activity completed" in done.stdout
+        and "step taken in by the workflow" in done.stdout
+    )
     assert report["rows"]["steps10"]["record_bytes"] > 0
     assert report["storm"]["reports"] == 500 and report["storm"]["progress_writes"] >= 1
     assert report["storm"]["last_value_landed"] is True
