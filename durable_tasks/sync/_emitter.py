@@ -6,8 +6,13 @@ the worker-wide writer through a thread-safe queue: no local activity, no marker
 so the workflow's history is exactly what it would be without durable-tasks, and nothing waits
 for PocketBase. Every value it sends comes from deterministic workflow state (`workflow.now()`,
 the run id), and every patch is idempotent under the store's guard rules, so a replay may send
-the same state again harmlessly; replays skip the bulky routine snapshots, which the next
-live transition carries in full anyway.
+the same state again harmlessly; replays skip the bulky snapshots (a flow's result), which the
+next live transition carries in full anyway.
+
+Every transition goes out at once: a step a flow has just taken in shows as completed within
+milliseconds (what a front end showing steps expects), and the writer's group commit, not a
+per-task rate limit, keeps the requests few under load. Only progress reported from inside
+activities (`report_progress`, possibly thousands of calls) is rate-limited, by the writer.
 """
 
 from __future__ import annotations
@@ -44,7 +49,6 @@ class EmittingTaskSync:
         self._create: NewTask | None = create
         self._fields: dict[str, Any] = {}
         self._errors: list[ErrorLogEntry] = []
-        self._routine = True
         self._scheduled = False
 
     def claim(self, *, workflow_id: str) -> None:
@@ -55,8 +59,7 @@ class EmittingTaskSync:
                 "status": TaskStatus.RUNNING,
                 "workflow_id": workflow_id,
                 "started_at": workflow.now(),
-            },
-            routine=False,
+            }
         )
 
     def update(
@@ -67,15 +70,15 @@ class EmittingTaskSync:
         result: Any = UNSET,
         attempts: int | None = None,
     ) -> None:
-        """Queue new state: a status, or attempts alone (a simple task's next attempt), go out at
-        once; progress and results (with a flow's attempt count) are routine, rate-limited.
+        """Queue new state; it is handed to the writer at the end of this tick.
 
-        While replaying, routine snapshots are not sent again: the next live one carries all.
+        While replaying, snapshots (progress, a flow's result) are not sent again: the next live
+        transition carries all of it. A status, or attempts alone, are sent (idempotent).
         """
-        routine = status is None and (
+        snapshot = status is None and (
             attempts is None or result is not UNSET or progress is not None
         )
-        if routine and workflow.unsafe.is_replaying():
+        if snapshot and workflow.unsafe.is_replaying():
             return
         fields: dict[str, Any] = {}
         if status is not None:
@@ -87,12 +90,12 @@ class EmittingTaskSync:
         if attempts is not None:
             fields["attempts"] = attempts
         if fields:
-            self._queue(fields, routine=routine)
+            self._queue(fields)
 
     def log_error(self, entry: ErrorLogEntry) -> None:
         """Queue one error-log entry (each lands once: entries are keyed)."""
         self._errors.append(entry)
-        self._queue({}, routine=False)
+        self._queue({})
 
     async def completed_steps(self) -> dict[str, StepResult]:
         """The rerun cache, read from the record (reruns only: one local activity)."""
@@ -103,17 +106,16 @@ class EmittingTaskSync:
         fields: dict[str, Any] = {"status": status, "completed_at": workflow.now()}
         if result is not UNSET:
             fields["result"] = result
-        self._queue(fields, routine=False)
+        self._queue(fields)
         self._hand_over()
 
     # -- buffering ----------------------------------------------------------------------------
 
-    def _queue(self, fields: dict[str, Any], *, routine: bool) -> None:
+    def _queue(self, fields: dict[str, Any]) -> None:
         for name, value in fields.items():
             if name == "progress" and name in self._fields:
                 value = max(self._fields[name], value)
             self._fields[name] = value
-        self._routine = self._routine and routine
         if not self._scheduled:
             self._scheduled = True
             asyncio.get_running_loop().call_soon(self._hand_over)
@@ -124,7 +126,6 @@ class EmittingTaskSync:
             return
         fields, self._fields = self._fields, {}
         errors, self._errors = self._errors, []
-        routine, self._routine = self._routine, True
         create, self._create = self._create, None
         submit = self._writer.submit_threadsafe
         submit(
@@ -133,7 +134,6 @@ class EmittingTaskSync:
             fields,
             error=errors[0] if errors else None,
             create=create,
-            routine=routine,
         )
         for entry in errors[1:]:
             submit(self.task_id, self.run_id, {}, error=entry)
