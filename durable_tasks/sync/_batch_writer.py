@@ -9,10 +9,11 @@ flush loop sends the pending patches of up to `max_batch` tasks as one `TaskStor
 accumulate, so batches grow with load while a lone task waits for one request only.
 
 - Order: a task is in at most one request at a time, so its patches land in the order given.
-- Routine state (progress reported from inside activities, possibly thousands of calls) of a
-  task goes out at most every `routine_interval` seconds, always the newest; anything else (a
-  claim, a flow's step transition, a status, an error, the final state) goes out at once,
-  taking the routine state with it, so the last value lands.
+- Routine state (progress reported from inside activities, possibly thousands of calls; the
+  step-by-step result of a flow of more than 20 steps) of a task goes out at most every
+  `routine_interval` seconds, always the newest; anything else (a claim, a shorter flow's step
+  transition, a status, an error, the final state) goes out at once, taking the routine state
+  with it, so the last value lands.
 - Coalescing: before each request the writer waits `gather` seconds (1 ms), so the patches
   one workflow activation hands over in a row become one write.
 - Group commit: a request follows the previous one by at least `linger` seconds (20 ms), so

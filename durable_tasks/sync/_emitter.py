@@ -6,13 +6,14 @@ the worker-wide writer through a thread-safe queue: no local activity, no marker
 so the workflow's history is exactly what it would be without durable-tasks, and nothing waits
 for PocketBase. Every value it sends comes from deterministic workflow state (`workflow.now()`,
 the run id), and every patch is idempotent under the store's guard rules, so a replay may send
-the same state again harmlessly; replays skip the bulky snapshots (a flow's result), which the
-next live transition carries in full anyway.
+the same state again harmlessly; replays skip the bulky routine snapshots, which the next
+live transition carries in full anyway.
 
-Every transition goes out at once: a step a flow has just taken in shows as completed within
-milliseconds (what a front end showing steps expects), and the writer's group commit, not a
-per-task rate limit, keeps the requests few under load. Only progress reported from inside
-activities (`report_progress`, possibly thousands of calls) is rate-limited, by the writer.
+A flow's step transitions go out at once (a completed step shows within milliseconds of the
+workflow taking it in; the writer's group commit keeps requests few under load), except in
+flows of more than `PROMPT_STEPS` steps: their record grows with every step, and writing it
+whole at every transition would make a flow's cost grow with the square of its length, so
+their snapshots are routine (the writer sends the newest at most every 0.3 s per task).
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ with workflow.unsafe.imports_passed_through():
     from durable_tasks.models import ErrorLogEntry, NewTask, StepResult, TaskResult, TaskStatus
     from durable_tasks.sync._batch_writer import SyncWriter
     from durable_tasks.sync._writer import read_completed_steps
+
+
+PROMPT_STEPS = 20
+"""Flows of up to this many steps (records of a few KB) write every step transition at once."""
 
 
 class EmittingTaskSync:
@@ -49,6 +54,7 @@ class EmittingTaskSync:
         self._create: NewTask | None = create
         self._fields: dict[str, Any] = {}
         self._errors: list[ErrorLogEntry] = []
+        self._routine = True
         self._scheduled = False
 
     def claim(self, *, workflow_id: str) -> None:
@@ -59,7 +65,8 @@ class EmittingTaskSync:
                 "status": TaskStatus.RUNNING,
                 "workflow_id": workflow_id,
                 "started_at": workflow.now(),
-            }
+            },
+            routine=False,
         )
 
     def update(
@@ -70,16 +77,18 @@ class EmittingTaskSync:
         result: Any = UNSET,
         attempts: int | None = None,
     ) -> None:
-        """Queue new state; it is handed to the writer at the end of this tick.
+        """Queue new state, handed to the writer at the end of this tick: at once, except the
+        snapshots of flows longer than `PROMPT_STEPS` (routine, rate-limited by the writer).
 
-        While replaying, snapshots (progress, a flow's result) are not sent again: the next live
-        transition carries all of it. A status, or attempts alone, are sent (idempotent).
+        While replaying, snapshots (progress, results) are not sent again: the next live one
+        carries all. A status, or attempts alone (a simple task's next attempt), are sent.
         """
         snapshot = status is None and (
             attempts is None or result is not UNSET or progress is not None
         )
         if snapshot and workflow.unsafe.is_replaying():
             return
+        routine = snapshot and isinstance(result, TaskResult) and result.total_steps > PROMPT_STEPS
         fields: dict[str, Any] = {}
         if status is not None:
             fields["status"] = status
@@ -90,12 +99,12 @@ class EmittingTaskSync:
         if attempts is not None:
             fields["attempts"] = attempts
         if fields:
-            self._queue(fields)
+            self._queue(fields, routine=routine)
 
     def log_error(self, entry: ErrorLogEntry) -> None:
         """Queue one error-log entry (each lands once: entries are keyed)."""
         self._errors.append(entry)
-        self._queue({})
+        self._queue({}, routine=False)
 
     async def completed_steps(self) -> dict[str, StepResult]:
         """The rerun cache, read from the record (reruns only: one local activity)."""
@@ -106,16 +115,17 @@ class EmittingTaskSync:
         fields: dict[str, Any] = {"status": status, "completed_at": workflow.now()}
         if result is not UNSET:
             fields["result"] = result
-        self._queue(fields)
+        self._queue(fields, routine=False)
         self._hand_over()
 
     # -- buffering ----------------------------------------------------------------------------
 
-    def _queue(self, fields: dict[str, Any]) -> None:
+    def _queue(self, fields: dict[str, Any], *, routine: bool) -> None:
         for name, value in fields.items():
             if name == "progress" and name in self._fields:
                 value = max(self._fields[name], value)
             self._fields[name] = value
+        self._routine = self._routine and routine
         if not self._scheduled:
             self._scheduled = True
             asyncio.get_running_loop().call_soon(self._hand_over)
@@ -126,6 +136,7 @@ class EmittingTaskSync:
             return
         fields, self._fields = self._fields, {}
         errors, self._errors = self._errors, []
+        routine, self._routine = self._routine, True
         create, self._create = self._create, None
         submit = self._writer.submit_threadsafe
         submit(
@@ -134,6 +145,7 @@ class EmittingTaskSync:
             fields,
             error=errors[0] if errors else None,
             create=create,
+            routine=routine,
         )
         for entry in errors[1:]:
             submit(self.task_id, self.run_id, {}, error=entry)
