@@ -1,16 +1,20 @@
 """`PocketBaseDispatchSource`: task records and task types on PocketBase, for the dispatcher.
 
 REST goes through `PocketBaseClient` (threads, login, retries, our exceptions); the live feed
-is `PocketBaseRealtime`'s connection, subscribed to every record of `tasks` as the superuser.
+is `PocketBaseRealtime`'s connection, subscribed to `tasks` as the superuser with the sweep's
+filter and fields: PocketBase sends a worker only the changes it may act on (a task created
+PENDING, a cancel or a rerun asked for), not every state write of every running task.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from durable_tasks.dispatch import RECONNECTED, Reconnected, TaskRequest, TaskType
 from durable_tasks.pocketbase._client import IdTaken, NotFound, PocketBaseClient, Request
@@ -28,6 +32,10 @@ _ACTIONABLE = (
     "status = 'PENDING' || rerunRequested = true || (cancelRequested = true && status = 'RUNNING')"
 )
 _FIELDS = "id,workspaceId,type,status,input,cancelRequested,rerunRequested,seq"
+_LIVE_TOPIC = f"{TASKS}/*?options=" + quote(
+    json.dumps({"query": {"filter": _ACTIONABLE, "fields": _FIELDS}}, separators=(",", ":"))
+)
+"""Every record of `tasks`, filtered and trimmed by PocketBase as a sweep's page is."""
 
 
 def type_record_id(name: str) -> str:
@@ -99,7 +107,7 @@ class PocketBaseDispatchSource:
         return bool(data.get("claimed"))
 
     async def changes(self) -> AsyncGenerator[TaskRequest | Reconnected, None]:
-        async with aclosing(self._realtime.topic_events(f"{TASKS}/*")) as events:
+        async with aclosing(self._realtime.topic_events(_LIVE_TOPIC)) as events:
             async for event in events:
                 if isinstance(event, Subscribed):
                     yield RECONNECTED

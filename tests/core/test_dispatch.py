@@ -19,7 +19,8 @@ from temporalio.client import Client
 
 from durable_tasks._dispatcher import Dispatcher
 from durable_tasks.client import TaskClient
-from durable_tasks.models import TaskRecord, TaskStatus
+from durable_tasks.dispatch import TaskRequest
+from durable_tasks.models import TaskPatch, TaskRecord, TaskStatus
 from durable_tasks.pocketbase import PocketBaseDispatchSource, PocketBaseTaskStore
 from durable_tasks.registry import ProcessorRegistry
 from durable_tasks.testing import PocketBaseServer, running_worker
@@ -266,3 +267,36 @@ async def test_a_start_from_python_keeps_its_options_while_dispatchers_run(
             assert config.workflow_execution_timeout.ToTimedelta() == timedelta(hours=5)
             assert await tasks.cancel(f"timed-{i}")
     assert outcomes == ["started"] * 3
+
+
+async def test_the_live_feed_carries_only_what_a_dispatcher_may_act_on(
+    source: PocketBaseDispatchSource, task_store: PocketBaseTaskStore
+) -> None:
+    """PocketBase filters the feed: a running task's state writes never reach the workers."""
+    seen: list[tuple[str, str, bool]] = []
+    subscribed = asyncio.Event()
+
+    async def follow() -> None:
+        async for change in source.changes():
+            if not isinstance(change, TaskRequest):
+                subscribed.set()
+                continue
+            seen.append((change.id, change.status.value, change.rerun_requested))
+
+    feed = asyncio.create_task(follow())
+    try:
+        await asyncio.wait_for(subscribed.wait(), 20)
+        await task_store.create(task_id="feed-1", workspace_id="ws", type="count", input={})
+        for patch in (
+            TaskPatch(run_id="r1", new_run=True, status=TaskStatus.RUNNING),
+            TaskPatch(run_id="r1", progress=50),
+            TaskPatch(run_id="r1", status=TaskStatus.SUCCESS),
+        ):
+            await task_store.sync("feed-1", patch)
+        await task_store.create(task_id="feed-2", workspace_id="ws", type="count", input={})
+        # feed-2's create arrives after every write of feed-1: what was left out was filtered
+        await eventually(lambda: any(s[0] == "feed-2" for s in seen), what="the second create")
+    finally:
+        feed.cancel()
+        await asyncio.gather(feed, return_exceptions=True)
+    assert seen == [("feed-1", "PENDING", False), ("feed-2", "PENDING", False)]
