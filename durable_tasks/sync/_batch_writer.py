@@ -17,9 +17,8 @@ accumulate, so batches grow with load while a lone task waits for one request on
 - Coalescing: before each request the writer waits `gather` seconds (1 ms), so the patches
   one workflow activation hands over in a row become one write.
 - Group commit: a request follows the previous one by at least `linger` seconds (20 ms), so
-  under load each request carries the patches of many tasks. A request, not a patch, is what
-  costs PocketBase most (measured here: about 0.9 ms of its CPU for a one-patch write request,
-  0.3 ms for each further patch in it), and a write after a quiet moment is not held at all.
+  under load each request carries the patches of many tasks (`_pacing.Pacing`); a write after
+  a quiet moment, or one someone waits for (`flush`), is not held.
 - Outages: a batch the store could not take is put back (newer state wins) and retried with
   capped backoff for as long as the writer runs. The work never waits for it; what a dead
   worker had not flushed is sent again by the next worker's replay (running workflows) or
@@ -37,6 +36,7 @@ from typing import Any
 from durable_tasks.errors import StoreError
 from durable_tasks.models import ErrorLogEntry, NewTask
 from durable_tasks.store import MAX_SYNC_BATCH, SyncItem, SyncResult, TaskStore
+from durable_tasks.sync._pacing import Pacing
 from durable_tasks.sync._pending import Pending
 
 log = logging.getLogger("durable_tasks.sync")
@@ -72,9 +72,7 @@ class SyncWriter:
         self._max_batch = max_batch
         self._routine_interval = routine_interval
         self._max_backoff = max_backoff
-        self._gather = gather
-        self._linger = linger
-        self._last_send = -linger
+        self._pacing = Pacing(gather=gather, linger=linger)
         self._slots = asyncio.Semaphore(max_in_flight)
         self._pending: dict[str, list[Pending]] = {}
         self._in_flight: set[str] = set()
@@ -132,9 +130,14 @@ class SyncWriter:
         self.submit(task_id, run_id, {"progress": percent}, routine=True)
 
     async def flush(self, task_id: str, timeout: float) -> bool:
-        """Wait up to `timeout` s until nothing of the task is pending or in flight."""
+        """Wait up to `timeout` s until nothing of the task is pending or in flight; what is
+        pending goes out at once (no linger, no routine interval): someone is waiting for it."""
         if self._changed is None:
             return task_id not in self._pending
+        if task_id in self._pending:
+            self._pacing.hurry(task_id)
+            if self._wake is not None:
+                self._wake.set()
         try:
             async with asyncio.timeout(timeout), self._changed:
                 await self._changed.wait_for(
@@ -179,13 +182,11 @@ class SyncWriter:
         sending: set[asyncio.Task[None]] = set()
         while True:
             await self._slots.acquire()
-            # A moment for what belongs together to arrive together (a workflow's claim and
-            # its first attempt come from one activation, a few callbacks apart): one write.
-            await asyncio.sleep(self._gather)
-            # Group commit: under load, requests go out at most every `linger` seconds, so
-            # each carries the patches of many tasks (a request, not a patch, is what costs
-            # PocketBase most); a write after a quiet moment goes out at once.
-            await asyncio.sleep(self._last_send + self._linger - time.monotonic())
+            try:
+                await self._pacing.wait_turn(self._pending)
+            except BaseException:  # cancelled by close() while waiting: the slot is not lost
+                self._slots.release()
+                raise
             batch = self._take_ready(time.monotonic())
             if not batch:
                 self._slots.release()
@@ -196,7 +197,7 @@ class SyncWriter:
                 except TimeoutError:
                     pass
                 continue
-            self._last_send = time.monotonic()
+            self._pacing.sent()
             task = asyncio.get_running_loop().create_task(self._send(batch))
             sending.add(task)
             task.add_done_callback(sending.discard)
@@ -210,7 +211,11 @@ class SyncWriter:
                 break
             if task_id in self._in_flight:
                 continue
-            if queue[0].routine and self._routine_due.get(task_id, 0.0) > now:
+            if (
+                queue[0].routine
+                and self._routine_due.get(task_id, 0.0) > now
+                and task_id not in self._pacing.urgent
+            ):
                 continue
             batch.append((task_id, queue.pop(0)))
         for task_id, _ in batch:

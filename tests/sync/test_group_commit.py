@@ -52,21 +52,42 @@ async def test_a_busy_writer_sends_the_state_of_many_tasks_in_few_requests(
     assert [r.status if r else None for r in records] == [TaskStatus.RUNNING] * len(ids)
 
 
-async def test_a_write_after_a_quiet_moment_is_not_held(
+async def test_a_write_after_a_quiet_moment_is_not_held_and_one_awaited_skips_the_linger(
     task_store: PocketBaseTaskStore,
 ) -> None:
     await _created(task_store, ["gc-quiet-1", "gc-quiet-2"])
-    writer = SyncWriter(task_store, linger=3.0)
+    writer = SyncWriter(task_store, linger=600.0)
     await writer.start()
     try:
         writer.submit("gc-quiet-1", "r1", _claim())
-        assert await writer.flush("gc-quiet-1", timeout=2.0), "a lone write waited for company"
+        # not flushed (a flush would make it urgent): it goes out on its own, not in 600 s
+        await eventually(lambda: writer.requests == 1, timeout=30, what="the lone write sent")
+        await eventually(lambda: "gc-quiet-1" not in writer._in_flight, timeout=30)
         writer.submit("gc-quiet-2", "r1", _claim())  # right behind it: held for the linger
-        assert not await writer.flush("gc-quiet-2", timeout=0.5)
-        assert await writer.flush("gc-quiet-2", timeout=10.0)  # and then sent
+        await eventually(lambda: writer._pacing._woken is not None, what="the writer lingering")
+        assert writer.requests == 1 and "gc-quiet-2" in writer._pending
+        assert await writer.flush("gc-quiet-2", timeout=30)  # awaited: sent without the linger
         assert writer.requests == 2
     finally:
         await writer.close()
+    record = await task_store.get("gc-quiet-2")
+    assert record is not None and record.status == TaskStatus.RUNNING
+
+
+async def test_a_writer_started_and_closed_again_and_again_still_writes(
+    task_store: PocketBaseTaskStore,
+) -> None:
+    """The plugin starts and closes the writer with every worker run in a process: a close
+    that lands while the writer waits (gather, linger) must not keep its request slot."""
+    writer = SyncWriter(task_store)
+    for n in range(4):
+        await _created(task_store, [f"gc-cycle-{n}"])
+        await writer.start()
+        try:
+            writer.submit(f"gc-cycle-{n}", "r1", _claim())
+            assert await writer.flush(f"gc-cycle-{n}", timeout=30), f"cycle {n}: not written"
+        finally:
+            await writer.close()
 
 
 def test_the_linger_must_not_be_negative() -> None:
