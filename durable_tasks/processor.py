@@ -165,7 +165,7 @@ class BaseSimpleProcessor(BaseProcessor, Generic[DataT]):
 
         result = await run_user_code(self.process, data, ctx, ctx=ctx, on_error=failed)
         await self._call_hook("on_completed", self.on_completed, data, result, ctx)
-        if sink is not None:
+        if sink is not None and ctx.progress > 0:  # the last progress lands before the result
             await sink.flush(ctx.task_id, timeout=2.0)
         return as_result(result)
 
