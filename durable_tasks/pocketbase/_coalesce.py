@@ -61,12 +61,7 @@ class Coalescer(Generic[_In, _Out]):
         return await future
 
     async def _drain(self) -> None:
-        while self._queue:
-            loop = asyncio.get_running_loop()
-            wait = self._last_send + self._linger - loop.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            self._last_send = loop.time()
+        while self._queue and await self._my_turn():
             batch = self._queue[: self._max_batch]
             del self._queue[: self._max_batch]
             live = [(item, future) for item, future in batch if not future.done()]
@@ -88,3 +83,20 @@ class Coalescer(Generic[_In, _Out]):
             for (_, future), result in zip(live, results, strict=True):
                 if not future.done():
                     future.set_result(result)
+
+    async def _my_turn(self) -> bool:
+        """Wait out the linger; False if another lane took every queued call meanwhile.
+
+        The next send time is reserved before sleeping, so two lanes never wake to send
+        together; a reservation that sent nothing is handed back.
+        """
+        loop = asyncio.get_running_loop()
+        previous = self._last_send
+        self._last_send = at = max(loop.time(), previous + self._linger)
+        if at > loop.time():
+            await asyncio.sleep(at - loop.time())
+        if self._queue:
+            return True
+        if self._last_send == at:
+            self._last_send = previous
+        return False
