@@ -51,6 +51,8 @@ class Batch:
     step_lags_ms: list[float] = field(default_factory=list)
     """Flows: activity completed (Temporal's record of it) → the record counting the step."""
     step_lags_taken_in_ms: list[float] = field(default_factory=list)
+    pickups_ms: list[float] = field(default_factory=list)
+    """Multi-step rows, bare or ours: activity completed → the workflow task taking it in."""
     """Flows: the workflow task that took the completion in → the record counting the step."""
     rpcs: Counter[str] = field(default_factory=Counter)
 

@@ -8,9 +8,11 @@ delay the arrivals it notes, and its CPU would count as ours.) From that file:
 
 - **sync lag**: from the moment Temporal closed a task's workflow (its close time, from the
   server) to the arrival of the record's final version;
-- **step lag** (flows): from the moment Temporal recorded a step's activity completed (and the
-  moment it recorded the workflow task that took the completion in) to the arrival of the first
-  version counting that step as completed;
+- **step lag** (flows): from the moment Temporal recorded a step's activity completed to the
+  arrival of the first version counting that step as completed; and, for the sync's own share,
+  from the completion of the workflow task that took it in (the state is handed to the writer
+  at the end of that task, just before Temporal records its completion; its start would count
+  the time the task waited in the busy worker);
 - **the storm's last value**: whether a RUNNING version with the last reported progress arrived.
 """
 

@@ -33,9 +33,10 @@ def render(
         if batch.steps > 3:
             steps.append(_steps(batch))
         for what, seen in (
+            ("Temporal alone: activity completed → workflow task started", batch.pickups_ms),
             ("workflow closed", batch.lags_ms),
             ("step's activity completed", batch.step_lags_ms),
-            ("step taken in by the workflow", batch.step_lags_taken_in_ms),
+            ("step's workflow task completed", batch.step_lags_taken_in_ms),
         ):
             if seen:
                 lags.append(
@@ -107,6 +108,7 @@ def to_json(
             "sync_lag_ms": _spread(b.lags_ms),
             "step_lag_ms": _spread(b.step_lags_ms),
             "step_taken_in_lag_ms": _spread(b.step_lags_taken_in_ms),
+            "activity_to_workflow_task_ms": _spread(b.pickups_ms),
         }
         for key, b in batches.items()
     }  # fmt: skip

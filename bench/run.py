@@ -29,9 +29,11 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -280,6 +282,13 @@ async def _after(batches: dict[str, Batch], client: Client, probes: Probes) -> N
         history = await client.get_workflow_handle(batch.first_workflow_id).fetch_history()
         batch.history_events = len(history.events)
         batch.history_bytes = len(history.to_json())
+        workflow_ids = (
+            [workflow_id_for(t) for t in batch.task_ids]
+            if batch.system == "durable-tasks"
+            else batch.task_ids
+        )
+        if batch.concurrency > 1:
+            batch.pickups_ms = await _pickups_ms(client, workflow_ids)
         if batch.system != "durable-tasks":
             continue
         records = await asyncio.to_thread(
@@ -291,13 +300,31 @@ async def _after(batches: dict[str, Batch], client: Client, probes: Probes) -> N
             batch.record_bytes = len(json.dumps(first["result"])) + len(json.dumps(first["errors"]))
         batch.server_requests = sum(probes.log.all_requests(w) for w in batch.windows)
         if key != "storm":
-            workflow_ids = [workflow_id_for(t) for t in batch.task_ids]
             batch.lags_ms = await probes.observer.lags_ms(client, batch.task_ids, workflow_ids)
             if batch.steps > 1:
                 (
                     batch.step_lags_ms,
                     batch.step_lags_taken_in_ms,
                 ) = await probes.observer.step_lags_ms(client, batch.task_ids, workflow_ids)
+
+
+async def _pickups_ms(client: Client, workflow_ids: list[str]) -> list[float]:
+    """Temporal alone, bare or ours: from each activity's completion (as recorded) to the start
+    of the workflow task that takes it in, in ms; the part of a step's sync lag no sync can
+    shorten from the workflow side."""
+    found: list[float] = []
+    for workflow_id in workflow_ids:
+        history = await client.get_workflow_handle(workflow_id).fetch_history()
+        completed: float | None = None
+        for event in history.events:
+            at = event.event_time.ToDatetime(UTC).timestamp()
+            if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+                completed = at if completed is None else completed
+            elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+                if completed is not None:
+                    found.append(1000 * (at - completed))
+                completed = None
+    return found
 
 
 def _storm(batch: Batch, probes: Probes, args: argparse.Namespace) -> dict[str, Any]:

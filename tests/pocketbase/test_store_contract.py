@@ -249,11 +249,12 @@ async def test_seq_grows_by_one_only_when_something_changed(store: TaskStore) ->
         TaskPatch(run_id="r1", progress=20, result={"a": [1, {"b": None}]}),  # progress changed
         TaskPatch(run_id="r1", progress=20, result={"a": 2}),  # the result alone changed
         TaskPatch(run_id="r1", progress=20, result={"a": 2}),  # no change
+        TaskPatch(run_id="r1", progress=30, result={"a": 3}),  # both changed
     ]:
         seqs.append((await store.sync("t1", patch)).record.seq)
-    assert seqs == [1, 2, 2, 2, 2, 3, 3, 3, 4, 5, 5]
+    assert seqs == [1, 2, 2, 2, 2, 3, 3, 3, 4, 5, 5, 6]
     record = await store.get("t1")
-    assert record is not None and (record.progress, record.result) == (20, {"a": 2})
+    assert record is not None and (record.progress, record.result) == (30, {"a": 3})
 
 
 async def test_sync_of_a_task_without_record_is_refused(store: TaskStore) -> None:

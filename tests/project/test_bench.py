@@ -76,7 +76,7 @@ def test_bench_fills_every_table_and_writes_the_report(tmp_path: Path) -> None:
     assert step["p95"] > 0 and step["p50"] >= taken_in["p50"]
     assert (
         "step's activity completed" in done.stdout
-        and "step taken in by the workflow" in done.stdout
+        and "step's workflow task completed" in done.stdout
     )
     assert report["rows"]["steps10"]["record_bytes"] > 0
     assert report["storm"]["reports"] == 500 and report["storm"]["progress_writes"] >= 1
