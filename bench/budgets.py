@@ -92,6 +92,9 @@ def evaluate(
     return found
 
 
+_PLURAL = {"simple": "simple tasks", "flow": "3-step flows"}
+
+
 def _lag_budgets(batches: dict[str, Batch]) -> list[Budget]:
     """Sync lag at 50 in flight, each workload on its own: workflow closed, and (flows) each
     step's activity completed."""
@@ -100,14 +103,14 @@ def _lag_budgets(batches: dict[str, Batch]) -> list[Budget]:
         batch = batches.get(key)
         if batch is not None and batch.lags_ms:
             p95 = percentile(batch.lags_ms, 95)
-            label = f"sync lag p95, workflow closed, {batch.label}s (ms)"
+            label = f"sync lag p95, workflow closed, {_PLURAL[key]} (ms)"
             found.append(Budget(label, round(p95, 1), "≤ 50 ms", p95 <= 50))
     steps = batches["flow"].step_lags_ms if "flow" in batches else []
     if steps:
         p95 = percentile(steps, 95)
         found.append(
             Budget(
-                "sync lag p95, step completed, 50 in flight (ms)",
+                "sync lag p95, step's activity completed, 3-step flows (ms)",
                 round(p95, 1),
                 "≤ 50 ms",
                 p95 <= 50,
