@@ -17,10 +17,8 @@ function handleSync(e) {
   const patch = parsePatch(jsonBody(e))
   let outcome = null
   e.app.runInTransaction((txApp) => {
-    let record
-    try {
-      record = txApp.findRecordById("tasks", id)
-    } catch (_) {
+    const record = findTask(txApp, id)
+    if (record === null) {
       throw new NotFoundError(`task ${id} has no record; create it first`, {
         id: new ValidationError("task_not_found", "no task record has this id"),
       })
@@ -60,12 +58,7 @@ function applyItem(txApp, item) {
   } catch (err) {
     return outcome(`rejected: ${err.message || err}`, -1)
   }
-  let record = null
-  try {
-    record = txApp.findRecordById("tasks", taskId)
-  } catch (_) {
-    record = null
-  }
+  let record = findTask(txApp, taskId)
   try {
     if (record === null && item.create) record = createTask(txApp, taskId, item.create)
     if (record === null) return outcome("not_found", -1)
