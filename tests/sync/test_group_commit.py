@@ -35,16 +35,22 @@ async def test_a_busy_writer_sends_the_state_of_many_tasks_in_few_requests(
 ) -> None:
     ids = [f"gc-busy-{n}" for n in range(40)]
     await _created(task_store, ids)
-    writer = SyncWriter(task_store, linger=0.5)
+    writer = SyncWriter(task_store, linger=600.0)
     await writer.start()
     try:
-        for task_id in ids:  # handed over one by one, as workflows start over ~50 ms
+        writer.submit(ids[0], "r1", _claim())  # after a quiet moment: out at once, alone
+        await eventually(
+            lambda: writer.requests == 1 and not writer._in_flight, what="the first write sent"
+        )
+        # the writer now lingers (with linger=0 it never does, and the wait below fails)
+        await eventually(lambda: writer._pacing._woken is not None, what="the writer lingering")
+        for task_id in ids[1:]:  # the next tasks hand over while it lingers: all held
             writer.submit(task_id, "r1", _claim())
-            await asyncio.sleep(0.001)
-        assert all(await asyncio.gather(*(writer.flush(t, timeout=10) for t in ids)))
-        # the first went out alone, the rest waited for the linger; with linger=0 it was ~one
-        # request per task here (each send finishes before the next task hands over)
+        assert writer.requests == 1 and set(writer._pending) == set(ids[1:])
+        assert all(await asyncio.gather(*(writer.flush(t, timeout=30) for t in ids)))
+        # awaited, the held state of 39 tasks went out together
         assert writer.requests <= 3, writer.requests
+        assert writer.requests == 2
         assert writer.items == len(ids)
     finally:
         await writer.close()
@@ -101,25 +107,26 @@ async def _echo(items: Sequence[int]) -> list[int]:
     return list(items)
 
 
-async def test_a_coalescer_with_a_linger_batches_calls_spread_over_time() -> None:
+async def test_a_coalescer_with_a_linger_batches_the_calls_that_arrive_while_it_waits() -> None:
     batches: list[list[int]] = []
 
     async def send(items: Sequence[int]) -> list[int]:
         batches.append(list(items))
         return [i * 10 for i in items]
 
-    coalescer: Coalescer[int, int] = Coalescer(send, linger=0.5)
+    coalescer: Coalescer[int, int] = Coalescer(send, linger=2.0)
     first = await coalescer.call(-1)  # after a quiet moment: at once, alone
     assert first == -10 and batches == [[-1]]
 
-    async def later(n: int) -> int:
-        await asyncio.sleep(0.002 * n)  # the calls arrive over ~60 ms
-        return await coalescer.call(n)
-
-    results = await asyncio.gather(*(later(n) for n in range(30)))
+    loop = asyncio.get_running_loop()
+    calls = [asyncio.ensure_future(coalescer.call(0))]  # right behind it: its lane lingers
+    await eventually(lambda: coalescer._last_send > loop.time(), what="a lane lingering")
+    calls += [asyncio.ensure_future(coalescer.call(n)) for n in range(1, 30)]  # meanwhile
+    results = await asyncio.gather(*calls)
     assert results == [n * 10 for n in range(30)]  # each caller its own answer
     assert len(batches) <= 3, batches  # held for the linger: few requests, not 30
     assert sorted(i for b in batches[1:] for i in b) == list(range(30))
+    assert batches[1:] == [list(range(30))]  # in fact one
 
 
 async def test_a_coalescer_sends_a_lone_call_at_once() -> None:
