@@ -29,7 +29,7 @@ from datetime import UTC
 from pathlib import Path
 
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHistory
 
 from durable_tasks.pocketbase import PocketBaseRealtime
 
@@ -99,40 +99,55 @@ class RecordObserver:
             lags.append(1000 * (arrived - described.close_time.timestamp()))
         return lags
 
-    async def step_lags_ms(
-        self, client: Client, task_ids: Sequence[str], workflow_ids: Sequence[str]
+    def step_lags_ms(
+        self, task_ids: Sequence[str], steps: Sequence[list[StepTimes]]
     ) -> tuple[list[float], list[float]]:
-        """For every completed step of these flows, in ms: (Temporal recording the activity
-        completed → the first version counting it, the workflow task that took the completion
-        in → that version). Call after `lags_ms`: the final versions have arrived by then."""
+        """For every completed step of these flows (`steps`: each flow's `step_times`), in ms:
+        (Temporal recording the activity completed → the first version counting it, the workflow
+        task that took the completion in completing → that version). Call after `lags_ms`: the
+        final versions have arrived by then."""
         versions = self.versions
         from_activity: list[float] = []
         from_workflow_task: list[float] = []
-        for task_id, workflow_id in zip(task_ids, workflow_ids, strict=True):
+        for task_id, times in zip(task_ids, steps, strict=True):
             seen = versions.get(task_id, [])
-            history = await client.get_workflow_handle(workflow_id).fetch_history()
-            events = list(history.events)
-            k = 0
-            for i, event in enumerate(events):
-                if event.event_type != EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
-                    continue
-                k += 1
+            for k, step in enumerate(times, 1):
                 arrived = next((v.arrived for v in seen if (v.done or 0) >= k), None)
                 if arrived is None:
                     continue
-                completed = event.event_time.ToDatetime(UTC).timestamp()
-                from_activity.append(1000 * (arrived - completed))
-                taken_in = next(
-                    (
-                        e.event_time.ToDatetime(UTC).timestamp()
-                        for e in events[i + 1 :]
-                        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
-                    ),
-                    None,
-                )
-                if taken_in is not None:
-                    from_workflow_task.append(1000 * (arrived - taken_in))
+                from_activity.append(1000 * (arrived - step.completed))
+                if step.taken_in_completed is not None:
+                    from_workflow_task.append(1000 * (arrived - step.taken_in_completed))
         return from_activity, from_workflow_task
+
+
+@dataclass(frozen=True)
+class StepTimes:
+    """One activity completion in a workflow's history (epoch seconds): when Temporal recorded
+    it, and when the workflow task that took it in started and completed (None: never did)."""
+
+    completed: float
+    taken_in_started: float | None = None
+    taken_in_completed: float | None = None
+
+
+def step_times(history: WorkflowHistory) -> list[StepTimes]:
+    """Every activity completion of `history`, in order, with the workflow task taking it in."""
+    found: list[StepTimes] = []
+    waiting: list[float] = []  # completions no workflow task has taken in yet
+    started: float | None = None
+    for event in history.events:
+        at = event.event_time.ToDatetime(UTC).timestamp()
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+            waiting.append(at)
+        elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+            started = at
+        elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED and waiting:
+            found += [
+                StepTimes(c, started if started and started > c else None, at) for c in waiting
+            ]
+            waiting = []
+    return found + [StepTimes(c) for c in waiting]
 
 
 def _final_arrival(versions: list[Version]) -> float | None:

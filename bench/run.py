@@ -29,11 +29,9 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC
 from pathlib import Path
 from typing import Any
 
-from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -48,6 +46,7 @@ from bench.capacity import tasks_per_second
 from bench.flow import ThreeStepFlow
 from bench.long_flows import LONG_FLOWS
 from bench.measure import Batch, Phase
+from bench.observe import StepTimes, step_times
 from bench.processors import STORM_LAST, NoopTask, ProgressStormTask
 from bench.report import render, to_json
 from bench.stack import Probes, Servers, servers
@@ -287,9 +286,20 @@ async def _after(batches: dict[str, Batch], client: Client, probes: Probes) -> N
             if batch.system == "durable-tasks"
             else batch.task_ids
         )
+        ours = batch.system == "durable-tasks"
+        times: list[list[StepTimes]] = []
+        if batch.concurrency > 1 or (ours and batch.steps > 1):
+            for workflow_id in workflow_ids:
+                handle = client.get_workflow_handle(workflow_id)
+                times.append(step_times(await handle.fetch_history()))
         if batch.concurrency > 1:
-            batch.pickups_ms = await _pickups_ms(client, workflow_ids)
-        if batch.system != "durable-tasks":
+            batch.pickups_ms = [
+                1000 * (step.taken_in_started - step.completed)
+                for flow in times
+                for step in flow
+                if step.taken_in_started is not None
+            ]
+        if not ours:
             continue
         records = await asyncio.to_thread(
             probes.log.task_records, batch.task_ids[0].rsplit("-", 1)[0] + "-"
@@ -302,29 +312,9 @@ async def _after(batches: dict[str, Batch], client: Client, probes: Probes) -> N
         if key != "storm":
             batch.lags_ms = await probes.observer.lags_ms(client, batch.task_ids, workflow_ids)
             if batch.steps > 1:
-                (
-                    batch.step_lags_ms,
-                    batch.step_lags_taken_in_ms,
-                ) = await probes.observer.step_lags_ms(client, batch.task_ids, workflow_ids)
-
-
-async def _pickups_ms(client: Client, workflow_ids: list[str]) -> list[float]:
-    """Temporal alone, bare or ours: from each activity's completion (as recorded) to the start
-    of the workflow task that takes it in, in ms; the part of a step's sync lag no sync can
-    shorten from the workflow side."""
-    found: list[float] = []
-    for workflow_id in workflow_ids:
-        history = await client.get_workflow_handle(workflow_id).fetch_history()
-        completed: float | None = None
-        for event in history.events:
-            at = event.event_time.ToDatetime(UTC).timestamp()
-            if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
-                completed = at if completed is None else completed
-            elif event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
-                if completed is not None:
-                    found.append(1000 * (at - completed))
-                completed = None
-    return found
+                batch.step_lags_ms, batch.step_lags_taken_in_ms = probes.observer.step_lags_ms(
+                    batch.task_ids, times
+                )
 
 
 def _storm(batch: Batch, probes: Probes, args: argparse.Namespace) -> dict[str, Any]:
