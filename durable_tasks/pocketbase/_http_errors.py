@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+
 from durable_tasks.errors import StorePermanentError, StoreRejectedError
+from durable_tasks.pocketbase._http import HttpTransportError
 
 _TRANSIENT_STATUSES = frozenset({429})
 _ID_TAKEN_CODES = frozenset({"validation_pk_invalid", "validation_not_unique"})
@@ -78,9 +81,10 @@ def field_errors(exc: HttpFailure) -> dict[str, tuple[str, str]]:
 
 
 def is_transient(exc: HttpFailure) -> bool:
-    """Whether trying again may succeed: no answer (a transport error), 5xx or 429."""
+    """Whether trying again may succeed: no answer (a transport error), 5xx or 429; not an
+    error of our own making on the way (an SDK bug, an answer that did not decode)."""
     if exc.status == 0:
-        return exc.original is not None
+        return isinstance(exc.original, HttpTransportError | httpx.TransportError)
     return exc.status >= 500 or exc.status in _TRANSIENT_STATUSES
 
 
