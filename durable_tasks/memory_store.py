@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from durable_tasks._step_merge import keep_finished_steps, merge_steps
 from durable_tasks.errors import TaskAlreadyExistsError, TaskNotFoundError
 from durable_tasks.models import SyncOutcome, TaskPatch, TaskRecord, TaskStatus
 from durable_tasks.store import MAX_ERROR_ENTRIES, MAX_ERROR_LOG_CHARS, SyncItem, SyncResult
@@ -121,7 +122,7 @@ def apply_patch(current: TaskRecord, patch: TaskPatch) -> tuple[TaskRecord, str]
             new.run_id = patch.run_id
             if holder:
                 new.progress, new.attempts, new.completed_at = 0, 0, None
-        _apply_fields(new, patch)
+        _apply_fields(new, patch, same_run=holder == patch.run_id)
     if patch.error is not None and all(e.key != patch.error.key for e in new.errors):
         new.errors = [*new.errors, patch.error][-MAX_ERROR_ENTRIES:]
         text = patch.error.render()
@@ -130,7 +131,7 @@ def apply_patch(current: TaskRecord, patch: TaskPatch) -> tuple[TaskRecord, str]
     return new, reason
 
 
-def _apply_fields(new: TaskRecord, patch: TaskPatch) -> None:
+def _apply_fields(new: TaskRecord, patch: TaskPatch, *, same_run: bool) -> None:
     if patch.workflow_id is not None:
         new.workflow_id = patch.workflow_id
     if patch.status is not None:
@@ -140,10 +141,17 @@ def _apply_fields(new: TaskRecord, patch: TaskPatch) -> None:
     if patch.status == TaskStatus.SUCCESS:
         new.progress = 100
     if patch.result is not None:
-        new.result = patch.result
+        # as PocketBase keeps it: JSON (a copy, so the caller's patch is never changed)
+        result = patch.model_dump(mode="json", include={"result"})["result"]
+        new.result = keep_finished_steps(new.result, result) if same_run else result
     if patch.attempts is not None:
         new.attempts = max(new.attempts, patch.attempts)
     if patch.started_at is not None and new.started_at is None:
         new.started_at = patch.started_at
     if patch.completed_at is not None:
         new.completed_at = patch.completed_at
+    if patch.steps:
+        reported = {n: s.model_dump(mode="json", exclude_none=True) for n, s in patch.steps.items()}
+        new.result, progress = merge_steps(new.result, reported)
+        if progress is not None:
+            new.progress = max(new.progress, progress)

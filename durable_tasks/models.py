@@ -9,6 +9,7 @@ whose message names every offending field by its JSON name.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal, TypeVar
@@ -33,23 +34,20 @@ class CamelModel(BaseModel):
     )
 
 
-def _valid_task_id(value: str) -> str:
-    problem = task_id_problem(value)
-    if problem is not None:
-        raise ValueError(problem)
-    return value
+def _checked_by(problem_of: Callable[[str], str | None]) -> AfterValidator:
+    """A validator raising what `problem_of` finds wrong with a value (None: nothing)."""
+
+    def check(value: str) -> str:
+        if (problem := problem_of(value)) is not None:
+            raise ValueError(problem)
+        return value
+
+    return AfterValidator(check)
 
 
-def _valid_workspace_id(value: str) -> str:
-    problem = workspace_id_problem(value)
-    if problem is not None:
-        raise ValueError(problem)
-    return value
-
-
-TaskId = Annotated[str, AfterValidator(_valid_task_id)]
+TaskId = Annotated[str, _checked_by(task_id_problem)]
 """A task id under the one rule of `durable_tasks.ids`."""
-WorkspaceId = Annotated[str, AfterValidator(_valid_workspace_id)]
+WorkspaceId = Annotated[str, _checked_by(workspace_id_problem)]
 """A workspace id under the rule of `durable_tasks.ids` (never blank)."""
 
 
@@ -228,6 +226,7 @@ class TaskPatch(CamelModel):
 
     `new_run` claims the record for `run_id` (a start or a rerun); other writes of a run that no
     longer owns the record are dropped, and a final status of the same run is never replaced.
+    `steps`: a flow's steps reported finished by their activities, merged into `result` (rule 7).
     """
 
     run_id: str
@@ -240,6 +239,7 @@ class TaskPatch(CamelModel):
     started_at: datetime | None = None
     completed_at: datetime | None = None
     error: ErrorLogEntry | None = None
+    steps: dict[str, StepResult] | None = None
 
 
 class NewTask(CamelModel):

@@ -19,9 +19,12 @@ from durable_tasks.memory_store import MemoryTaskStore, apply_patch
 from durable_tasks.models import (
     ErrorLogEntry,
     NewTask,
+    StepResult,
+    StepStatus,
     SyncOutcome,
     TaskPatch,
     TaskRecord,
+    TaskResult,
     TaskStatus,
 )
 from durable_tasks.pocketbase import PocketBaseTaskStore
@@ -313,6 +316,23 @@ async def test_only_the_last_error_entries_are_kept(
     assert [record.errors[0].key, record.errors[-1].key] == ["e3", f"e{MAX_ERROR_ENTRIES + 2}"]
 
 
+STEP_NAMES = ("a", "b", "c")
+
+
+def random_flow(rng: random.Random) -> dict[str, Any]:
+    """A flow snapshot of one of two runs' flows, its steps in random states."""
+    statuses = {n: rng.choice(["pending", "running", "completed", "failed"]) for n in STEP_NAMES}
+    return flow_result(T0 + timedelta(minutes=rng.randint(0, 1)), **statuses)
+
+
+def random_report(rng: random.Random) -> dict[str, StepResult]:
+    name = rng.choice(STEP_NAMES)
+    status = rng.choice([StepStatus.COMPLETED, StepStatus.COMPLETED, StepStatus.RUNNING])
+    at = T0 + timedelta(seconds=rng.randint(0, 9))
+    step = StepResult(step_type=name, status=status, attempts=rng.randint(1, 3), completed_at=at)
+    return {name: step}
+
+
 async def test_both_stores_agree_on_a_random_history(task_store: PocketBaseTaskStore) -> None:
     """Replay one seeded history of patches on both stores; every answer must match."""
     memory = MemoryTaskStore()
@@ -321,7 +341,7 @@ async def test_both_stores_agree_on_a_random_history(task_store: PocketBaseTaskS
     for store in (memory, task_store):
         for task_id in tasks:
             await new_task(store, task_id)
-    for step in range(160):
+    for step in range(240):
         task_id = rng.choice(tasks)
         patch = TaskPatch(
             run_id=rng.choice(runs),
@@ -329,13 +349,35 @@ async def test_both_stores_agree_on_a_random_history(task_store: PocketBaseTaskS
             status=rng.choice([None, None, *TaskStatus]),
             progress=rng.choice([None, rng.randint(0, 100)]),
             attempts=rng.choice([None, rng.randint(0, 5)]),
-            result=rng.choice([None, {"step": rng.randint(0, 3)}]),
+            result=rng.choice([None, {"step": rng.randint(0, 3)}, random_flow(rng)]),
             started_at=rng.choice([None, T0 + timedelta(seconds=step)]),
             completed_at=rng.choice([None, None, T0 + timedelta(minutes=step)]),
             error=rng.choice([None, None, entry(f"k{rng.randint(0, 20)}")]),
+            steps=rng.choice([None, None, random_report(rng)]),
         )
         expected = await memory.sync(task_id, patch)
         actual = await task_store.sync(task_id, patch)
+        assert actual == expected, f"step {step}: {patch!r}"
+
+
+async def test_both_stores_agree_on_a_random_flow_history(task_store: PocketBaseTaskStore) -> None:
+    """Rules 7 and 8 under a seeded mix of snapshots and step reports, in any order."""
+    memory = MemoryTaskStore()
+    rng = random.Random(20261201)
+    for store in (memory, task_store):
+        await new_task(store, "f1")
+        await claim(store, "r1", "f1")
+    for step in range(200):
+        patch = TaskPatch(
+            run_id="r1",
+            progress=rng.choice([None, None, rng.randint(0, 99)]),
+            result=rng.choice([None, random_flow(rng)]),
+            steps=rng.choice(
+                [None, random_report(rng), {**random_report(rng), **random_report(rng)}]
+            ),
+        )
+        expected = await memory.sync("f1", patch)
+        actual = await task_store.sync("f1", patch)
         assert actual == expected, f"step {step}: {patch!r}"
 
 
@@ -434,3 +476,152 @@ async def test_a_batch_item_may_create_its_missing_record(store: TaskStore) -> N
 
 async def test_an_empty_batch_is_no_request(store: TaskStore) -> None:
     assert await store.sync_many([]) == []
+
+
+# -- flows: steps reported by their own activities (rules 7 and 8) -----------------------------
+
+
+def flow_result(started: datetime = T0, **statuses: str) -> dict[str, Any]:
+    """A flow's snapshot in its JSON form, its lists and counts made from `statuses`."""
+    steps = {
+        name: StepResult(
+            step_type=name,
+            status=StepStatus(status),
+            attempts=0 if status == "pending" else 1,
+            started_at=None if status == "pending" else started,
+        )
+        for name, status in statuses.items()
+    }
+    running = [n for n, s in statuses.items() if s == "running"]
+    result = TaskResult(
+        steps=steps,
+        completed_steps=[n for n, s in statuses.items() if s == "completed"],
+        failed_steps=[n for n, s in statuses.items() if s == "failed"],
+        current_step=running[-1] if running else None,
+        total_steps=len(steps),
+        started_at=started,
+    )
+    result.completed_count = len(result.completed_steps)
+    result.failed_count = len(result.failed_steps)
+    return result.model_dump(mode="json")
+
+
+def report(name: str, *, seconds: int = 5, **fields: Any) -> TaskPatch:
+    """A step's own report that it completed, as a step activity sends it."""
+    step = StepResult(
+        step_type=name,
+        status=StepStatus.COMPLETED,
+        attempts=fields.pop("attempts", 1),
+        completed_at=T0 + timedelta(seconds=seconds),
+        data=fields.pop("data", {"out": name}),
+    )
+    return TaskPatch(run_id=fields.pop("run_id", "r1"), steps={name: step}, **fields)
+
+
+async def test_a_reported_step_merges_into_the_flow_result(store: TaskStore) -> None:
+    await new_task(store)
+    await claim(store, "r1")
+    snapshot = flow_result(a="running", b="pending", c="pending")
+    await store.sync("t1", TaskPatch(run_id="r1", result=snapshot, progress=1))
+    outcome = await store.sync("t1", report("a", data={"frames": 24}))
+    assert (outcome.applied, outcome.reason, outcome.record.seq) == (True, "applied", 3)
+    result = outcome.record.result
+    assert result["steps"]["a"] == {
+        **snapshot["steps"]["a"],  # what the report leaves unset (startedAt) is kept
+        "status": "completed",
+        "completedAt": "2025-03-01T12:00:05.250000Z",
+        "data": {"frames": 24},
+    }
+    assert result["steps"]["b"] == snapshot["steps"]["b"]
+    assert (result["completedSteps"], result["completedCount"], result["currentStep"]) == (
+        ["a"],
+        1,
+        None,
+    )
+    assert outcome.record.progress == 33  # floor(100 * 1 / 3)
+    # the next step's report, beside one running: the formula counts it (66 + 5 % of a third)
+    await store.sync(
+        "t1", TaskPatch(run_id="r1", result=flow_result(a="completed", b="running", c="running"))
+    )
+    record = (await store.sync("t1", report("b"))).record
+    assert (record.result["completedSteps"], record.result["currentStep"]) == (["a", "b"], "c")
+    assert record.progress == 68
+
+
+async def test_a_reported_step_never_moves_a_step_back_nor_adds_one(store: TaskStore) -> None:
+    await new_task(store)
+    await claim(store, "r1")
+    early = await store.sync("t1", report("a"))  # no flow result stored yet: nothing to merge
+    assert (early.applied, early.record.result, early.record.progress) == (False, None, 0)
+    await store.sync("t1", TaskPatch(run_id="r1", result=flow_result(a="failed", b="running")))
+    for patch in (report("a"), report("unknown"), report("b", run_id="r0")):
+        outcome = await store.sync("t1", patch)
+        assert outcome.applied is False and outcome.record.seq == 2, patch
+    assert (await store.sync("t1", report("b", run_id="r0"))).reason == "stale"
+    record = await store.get("t1")
+    assert record is not None
+    assert [record.result["steps"][n]["status"] for n in "ab"] == ["failed", "running"]
+
+
+async def test_a_late_snapshot_of_the_same_flow_run_keeps_finished_steps(store: TaskStore) -> None:
+    await new_task(store)
+    await claim(store, "r1")
+    await store.sync("t1", TaskPatch(run_id="r1", result=flow_result(a="running", b="pending")))
+    await store.sync("t1", report("a"))
+    # taken before `a` finished, landing after its report (another worker's writer)
+    late = flow_result(a="running", b="pending")
+    record = (await store.sync("t1", TaskPatch(run_id="r1", result=late, attempts=1))).record
+    assert record.result["steps"]["a"]["status"] == "completed"
+    assert (record.result["completedSteps"], record.result["completedCount"]) == (["a"], 1)
+    assert record.progress == 50
+    # the workflow's own later word on a finished step is taken as it is
+    newer = flow_result(a="completed", b="running")
+    record = (await store.sync("t1", TaskPatch(run_id="r1", result=newer))).record
+    assert record.result == newer
+
+
+async def test_another_flow_run_starts_its_steps_over(store: TaskStore) -> None:
+    await new_task(store)
+    await claim(store, "r1")
+    await store.sync("t1", TaskPatch(run_id="r1", result=flow_result(a="running")))
+    await store.sync("t1", report("a"))
+    await store.sync("t1", TaskPatch(run_id="r1", status=TaskStatus.FAILED))
+    await claim(store, "r2")
+    rerun = flow_result(T0 + timedelta(minutes=1), a="running")
+    record = (await store.sync("t1", TaskPatch(run_id="r2", result=rerun))).record
+    assert record.result == rerun  # a rerun's snapshot is never mixed with the last run's
+
+
+async def test_a_report_and_a_snapshot_in_one_patch_merge_in_that_order(store: TaskStore) -> None:
+    """The writer folds a pending snapshot and a step's report into one patch: the report
+    applies on top of the snapshot, whichever was handed over first."""
+    await new_task(store)
+    await claim(store, "r1")
+    both = report("b", result=flow_result(a="completed", b="running"), progress=55)
+    record = (await store.sync("t1", both)).record
+    assert [record.result["steps"][n]["status"] for n in "ab"] == ["completed", "completed"]
+    assert (record.result["completedCount"], record.progress) == (2, 99)
+
+
+@pytest.mark.parametrize(
+    "steps", [["a"], {"a": {"status": "done"}}, {"a": None}, {"a": {"stepType": "a"}}]
+)
+async def test_a_malformed_step_report_is_refused_naming_the_field(
+    task_store: PocketBaseTaskStore, pocketbase_server: PocketBaseServer, steps: Any
+) -> None:
+    """What `TaskPatch` would refuse is refused by the route too, whoever sends it."""
+    await new_task(task_store)
+    await claim(task_store, "r1")
+    body = {"runId": "r1", "steps": steps}
+    with pocketbase_server.admin_client() as admin:
+        single = admin.post("/api/durable-tasks/tasks/t1/sync", json=body)
+        batch = admin.post(
+            "/api/durable-tasks/sync", json={"items": [{"taskId": "t1", "patch": body}]}
+        )
+    expected = "invalid patch: steps: must map step names to step results with a status of"
+    # (PocketBase capitalises a message's first letter)
+    assert single.status_code == 400 and expected in single.json()["message"].lower(), single.text
+    reason = batch.json()["results"][0]["reason"].lower()
+    assert batch.status_code == 200 and reason.startswith(f"rejected: {expected}"), batch.text
+    record = await task_store.get("t1")
+    assert record is not None and record.seq == 1

@@ -210,7 +210,7 @@ function applyPatch(state, patch) {
         state.set("completedAt", "")
       }
     }
-    applyFields(state, patch)
+    applyFields(state, patch, holder === patch.runId)
   }
   const error = patch.error
   if (error != null && state.get("errors").every((entry) => entry.key !== error.key)) {
@@ -222,15 +222,117 @@ function applyPatch(state, patch) {
   return reason
 }
 
-function applyFields(state, patch) {
+function applyFields(state, patch, sameRun) {
   if (patch.workflowId != null) state.set("workflowId", patch.workflowId)
   if (patch.status != null) state.set("status", patch.status)
   if (patch.progress != null) state.set("progress", Math.max(state.get("progress"), patch.progress))
   if (patch.status === "SUCCESS") state.set("progress", 100)
-  if (patch.result != null) state.set("result", patch.result)
+  if (patch.result != null) {
+    state.set("result", sameRun ? keepFinishedSteps(state, patch.result) : patch.result)
+  }
   if (patch.attempts != null) state.set("attempts", Math.max(state.get("attempts"), patch.attempts))
   if (patch.startedAt != null && !state.get("startedAt")) state.set("startedAt", patch.startedAt)
   if (patch.completedAt != null) state.set("completedAt", patch.completedAt)
+  if (patch.steps != null) mergeSteps(state, patch.steps)
+}
+
+// Rules 7 and 8: a flow's finished steps, reported by their own activities, merged into the
+// stored result; the twin of durable_tasks/_step_merge.py (read its docstring for the why).
+// Only forward moves are taken (pending -> running -> finished), so the activities' reports
+// and the workflow's snapshots may land in any order.
+const STEP_STATUSES = ["pending", "running", "completed", "failed", "skipped", "cancelled"]
+const STEP_COUNTED = ["completed", "failed", "skipped"] // finished, for progress
+
+function stepStatus(step) {
+  return step !== null && typeof step === "object" ? step.status : undefined
+}
+
+function stepRank(step) {
+  const status = stepStatus(step)
+  if (status === "running") return 1
+  return STEP_STATUSES.indexOf(status) >= 2 ? 2 : 0
+}
+
+function stepsOf(result) {
+  const steps = result !== null && typeof result === "object" ? result.steps : null
+  return steps !== null && typeof steps === "object" && !Array.isArray(steps) ? steps : null
+}
+
+// Rule 7: merges reported steps over stored pending or running ones (unset fields keep their
+// stored value), then recounts and raises progress by the flow formula (durable_tasks.progress).
+function mergeSteps(state, reported) {
+  const stored = state.get("result")
+  if (stepsOf(stored) === null) return
+  const result = Object.assign({}, stored) // copies: the stored value is compared on save
+  const steps = Object.assign({}, stored.steps)
+  result.steps = steps
+  let merged = false
+  for (const name of Object.keys(reported)) {
+    const step = reported[name]
+    const before = steps[name]
+    if (stepStatus(before) === undefined || stepRank(step) <= stepRank(before)) continue
+    const next = Object.assign({}, before)
+    for (const key of Object.keys(step)) if (step[key] != null) next[key] = step[key]
+    steps[name] = next
+    merged = true
+  }
+  if (!merged) return
+  retally(result, steps)
+  state.set("result", result)
+  const total = result.totalSteps
+  if (!Number.isInteger(total) || total <= 0) return
+  let finished = 0
+  let running = 0
+  for (const step of Object.values(steps)) {
+    if (STEP_COUNTED.includes(stepStatus(step))) finished++
+    else if (stepStatus(step) === "running") running++
+  }
+  const progress = Math.min(Math.floor((100 * (finished + 0.05 * running)) / total), 99)
+  state.set("progress", Math.max(state.get("progress"), progress))
+}
+
+// Rule 8: a snapshot of the same flow run (same startedAt) keeps the steps the stored result
+// has finished. The stored result is parsed only when the snapshot has unfinished steps.
+function keepFinishedSteps(state, incoming) {
+  const steps = stepsOf(incoming)
+  if (steps === null || incoming.startedAt == null) return incoming
+  const open = Object.keys(steps).filter((name) => stepRank(steps[name]) < 2)
+  if (open.length === 0) return incoming
+  const stored = state.get("result")
+  const storedSteps = stepsOf(stored)
+  if (storedSteps === null || stored.startedAt !== incoming.startedAt) return incoming
+  let kept = false
+  for (const name of open) {
+    const before = storedSteps[name]
+    if (before != null && stepRank(before) === 2) {
+      steps[name] = before
+      kept = true
+    }
+  }
+  if (kept) retally(incoming, steps)
+  return incoming
+}
+
+// The counts and lists derived from the steps, in the order the flow first listed them.
+function retally(result, steps) {
+  const lists = [
+    ["completed", "completedSteps", "completedCount"],
+    ["failed", "failedSteps", "failedCount"],
+  ]
+  for (const [status, namesKey, countKey] of lists) {
+    const listed = Array.isArray(result[namesKey]) ? result[namesKey] : []
+    const names = listed.filter((n) => typeof n === "string" && stepStatus(steps[n]) === status)
+    for (const name of Object.keys(steps)) {
+      if (stepStatus(steps[name]) === status && !names.includes(name)) names.push(name)
+    }
+    result[namesKey] = names
+    result[countKey] = names.length
+  }
+  const current = result.currentStep
+  if (typeof current === "string" && stepRank(steps[current]) === 2) {
+    const running = Object.keys(steps).filter((name) => stepStatus(steps[name]) === "running")
+    result.currentStep = running.length ? running[running.length - 1] : null
+  }
 }
 
 // The task fields a patch may touch, read from the record only when needed (the JSON ones can
@@ -361,6 +463,13 @@ function parsePatch(body) {
   for (const field of ["startedAt", "completedAt"]) {
     if (patch[field] != null) {
       patch[field] = normalizeDate(patch[field], () => bad(field, "must be an ISO 8601 date"))
+    }
+  }
+  const steps = patch.steps
+  if (steps != null) {
+    const valid = (step) => step !== null && typeof step === "object" && !Array.isArray(step)
+    if (!valid(steps) || !Object.values(steps).every((s) => valid(s) && STEP_STATUSES.includes(s.status))) {
+      bad("steps", `must map step names to step results with a status of ${STEP_STATUSES.join(", ")}`)
     }
   }
   if (patch.error != null) {
