@@ -6,7 +6,9 @@ protocols below, and the sync installs its implementations when a worker runs wi
 
 - Workflow side: a `TaskStateSink` attached to the running workflow instance receives status,
   progress, results, attempts and error-log entries (deterministic code: it only queues).
-- Activity side: a `ProgressSink` bound to the running activity receives `report_progress`.
+- Activity side: a `ProgressSink` bound to the running activity receives `report_progress`,
+  and a flow step's own report that it completed (written at once, so a front end sees it
+  before the workflow has even taken the completion in).
 - A workflow that owns a task record says so by implementing `TaskOwner`; the sync asks it
   which record it owns and what the record's result is.
 
@@ -93,10 +95,15 @@ class TaskStateSink(Protocol):
 
 
 class ProgressSink(Protocol):
-    """Receives progress reported inside activities (implemented by the sync's writer)."""
+    """Receives what activities report: progress, and a step's completion (the sync's writer)."""
 
     def report(self, task_id: str, run_id: str, percent: float) -> None:
         """Queue `percent` for the task; must return at once (called from the event loop)."""
+        ...
+
+    def step_completed(self, task_id: str, run_id: str, step: StepResult) -> None:
+        """Queue a flow step's completion, reported by the step's activity as it returns; must
+        return at once. The workflow's own snapshot says the same later: either may land first."""
         ...
 
     async def flush(self, task_id: str, timeout: float) -> bool:

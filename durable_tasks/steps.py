@@ -5,6 +5,10 @@ The wrapper gives the step what a simple processor gets, through the same attemp
 runs at a third of the step's heartbeat timeout (liveness, and how a cancel reaches it),
 `NonRetryableError` turned into a non-retryable failure, and its return value made JSON-able.
 Return data, or a `StepResult` (a failed one is a recoverable failure: recorded, not retried).
+When a step completes, the wrapper hands its completion to the worker's sync at once (with the
+sync installed), so the task record counts it without waiting for the workflow to take it in:
+under load Temporal starts that workflow task a hundred milliseconds or more later. A step that
+reports a failure is left to the workflow, which logs it and applies its failure policy.
 Check for existing work first, keyed by `ctx.idempotency_key`, so a retry or a rerun repeats
 nothing:
 
@@ -21,13 +25,15 @@ from __future__ import annotations
 import functools
 import weakref
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from temporalio import activity
 
+from durable_tasks._reporting import current_progress_sink
 from durable_tasks._runner import as_result, attempt_context, run_user_code
 from durable_tasks.context import TaskContext
-from durable_tasks.models import StepJobData
+from durable_tasks.models import StepJobData, StepResult, StepStatus
 
 StepFn = Callable[[StepJobData, TaskContext], Awaitable[Any] | Any]
 
@@ -49,7 +55,9 @@ def step_activity(name: str) -> Callable[[StepFn], Callable[[StepJobData], Await
                 # flow progress comes from the steps' transitions, not from inside them
                 logger_name=f"durable_tasks.steps.{name}",
             )
-            return as_result(await run_user_code(fn, job, ctx, ctx=ctx))
+            value = as_result(await run_user_code(fn, job, ctx, ctx=ctx))
+            _report_completion(job, ctx.run_id, value)
+            return value
 
         # Temporal reads the activity's argument type from the signature: ours, not fn's.
         del run_step.__wrapped__
@@ -59,6 +67,21 @@ def step_activity(name: str) -> Callable[[StepFn], Callable[[StepJobData], Await
         return defined
 
     return decorate
+
+
+def _report_completion(job: StepJobData, run_id: str, value: Any) -> None:
+    """Hand a completed step to the worker's sync (no sync installed: nobody listens)."""
+    sink = current_progress_sink()
+    if sink is None:
+        return
+    try:
+        step = StepResult.of_return(job.step_type, value, job.attempt, None)
+    except ValueError:  # not a valid StepResult: the workflow will say what it makes of it
+        return
+    if step.status != StepStatus.COMPLETED:
+        return
+    step.completed_at = datetime.now(UTC)
+    sink.step_completed(job.task_id, run_id, step)
 
 
 def is_step_activity(fn: object) -> bool:

@@ -1,19 +1,19 @@
 """`SyncWriter`: one writer per worker, sending the state of many tasks in one request.
 
-Workflows (through the interceptor) and activities (progress) hand it patches and return at
-once, so a PocketBase write is never on Temporal's critical path: no local activity holds a
-workflow task open, and no history event is added. Per task it keeps one pending patch per run:
+Workflows (through the interceptor) and activities (progress, a flow step's completion) hand it
+patches and return at once, so a PocketBase write is never on Temporal's critical path: no
+local activity holds a workflow task open, and no history event is added. Per task it keeps one pending patch per run:
 newer fields replace older ones, error entries queue in order and are never coalesced away. A
 flush loop sends the pending patches of up to `max_batch` tasks as one `TaskStore.sync_many`
 (one HTTP request, one PocketBase transaction); while requests are in flight new patches
 accumulate, so batches grow with load while a lone task waits for one request only.
 
 - Order: a task is in at most one request at a time, so its patches land in the order given.
-- Routine state (progress reported from inside activities, possibly thousands of calls; the
-  step-by-step result of a flow of more than 20 steps) of a task goes out at most every
-  `routine_interval` seconds, always the newest; anything else (a claim, a shorter flow's step
-  transition, a status, an error, the final state) goes out at once, taking the routine state
-  with it, so the last value lands.
+- Routine state (progress reported from inside activities, possibly thousands of calls; a
+  flow's step-by-step snapshots; the step reports of a run past its first `PROMPT_STEPS`) of a
+  task goes out at most every `routine_interval` seconds, always the newest; anything else (a
+  claim, a step's own report that it completed, a status, an error, the final state) goes out
+  at once, taking the routine state with it, so the last value lands.
 - Coalescing: before each request the writer waits `gather` seconds (1 ms), so the patches
   one workflow activation hands over in a row become one write.
 - Group commit: a request follows the previous one by at least `linger` seconds (20 ms), so
@@ -34,12 +34,18 @@ import time
 from typing import Any
 
 from durable_tasks.errors import StoreError
-from durable_tasks.models import ErrorLogEntry, NewTask
+from durable_tasks.models import ErrorLogEntry, NewTask, StepResult
 from durable_tasks.store import MAX_SYNC_BATCH, SyncItem, SyncResult, TaskStore
 from durable_tasks.sync._pacing import Pacing
 from durable_tasks.sync._pending import Pending
 
 log = logging.getLogger("durable_tasks.sync")
+
+PROMPT_STEPS = 20
+"""Step reports of a run written at once; later ones are routine: a long flow's record grows
+with every step, and rewriting it at every step would make its cost per step grow with it."""
+_COUNTED_RUNS = 10_000
+"""Runs whose step reports are counted at once; the oldest are forgotten beyond."""
 
 
 class SyncWriter:
@@ -77,6 +83,7 @@ class SyncWriter:
         self._pending: dict[str, list[Pending]] = {}
         self._in_flight: set[str] = set()
         self._routine_due: dict[str, float] = {}
+        self._step_reports: dict[str, int] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._changed: asyncio.Condition | None = None
@@ -128,6 +135,17 @@ class SyncWriter:
     def report(self, task_id: str, run_id: str, percent: float) -> None:
         """`ProgressSink.report`: progress from inside an activity, rate-limited per task."""
         self.submit(task_id, run_id, {"progress": percent}, routine=True)
+
+    def step_completed(self, task_id: str, run_id: str, step: StepResult) -> None:
+        """`ProgressSink.step_completed`: a step's own report that it completed, merged into the
+        record's result by the store (rule 7 of `durable_tasks.store`); sent at once for the
+        first `PROMPT_STEPS` steps of a run, then routinely."""
+        reports = self._step_reports.pop(run_id, 0) + 1
+        self._step_reports[run_id] = reports  # now the newest
+        if len(self._step_reports) > _COUNTED_RUNS:
+            del self._step_reports[next(iter(self._step_reports))]
+        routine = reports > PROMPT_STEPS
+        self.submit(task_id, run_id, {"steps": {step.step_type: step}}, routine=routine)
 
     async def flush(self, task_id: str, timeout: float) -> bool:
         """Wait up to `timeout` s until nothing of the task is pending or in flight; what is

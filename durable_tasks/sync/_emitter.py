@@ -9,11 +9,12 @@ the run id), and every patch is idempotent under the store's guard rules, so a r
 the same state again harmlessly; replays skip the bulky routine snapshots, which the next
 live transition carries in full anyway.
 
-A flow's step transitions go out at once (a completed step shows within milliseconds of the
-workflow taking it in; the writer's group commit keeps requests few under load), except in
-flows of more than `PROMPT_STEPS` steps: their record grows with every step, and writing it
-whole at every transition would make a flow's cost grow with the square of its length, so
-their snapshots are routine (the writer sends the newest at most every 0.3 s per task).
+A flow's step-by-step snapshots are routine: the writer sends the newest at most every 0.3 s
+per task, folded into the next prompt write when one comes first. What a front end waits for
+does not wait for them: each step's completion is written by the step's own activity the moment
+it returns (`durable_tasks.steps`), and a failure comes with its error entry, which goes out at
+once. Writing every snapshot would cost a write per transition, and for long flows (whose
+record grows with every step) a cost growing with the square of their length.
 """
 
 from __future__ import annotations
@@ -29,10 +30,6 @@ with workflow.unsafe.imports_passed_through():
     from durable_tasks.models import ErrorLogEntry, NewTask, StepResult, TaskResult, TaskStatus
     from durable_tasks.sync._batch_writer import SyncWriter
     from durable_tasks.sync._writer import read_completed_steps
-
-
-PROMPT_STEPS = 20
-"""Flows of up to this many steps (records of a few KB) write every step transition at once."""
 
 
 class EmittingTaskSync:
@@ -77,8 +74,8 @@ class EmittingTaskSync:
         result: Any = UNSET,
         attempts: int | None = None,
     ) -> None:
-        """Queue new state, handed to the writer at the end of this tick: at once, except the
-        snapshots of flows longer than `PROMPT_STEPS` (routine, rate-limited by the writer).
+        """Queue new state, handed to the writer at the end of this tick: at once, except a
+        flow's snapshots (routine, rate-limited by the writer).
 
         While replaying, snapshots (progress, results) are not sent again: the next live one
         carries all. A status, or attempts alone (a simple task's next attempt), are sent.
@@ -88,7 +85,7 @@ class EmittingTaskSync:
         )
         if snapshot and workflow.unsafe.is_replaying():
             return
-        routine = snapshot and isinstance(result, TaskResult) and result.total_steps > PROMPT_STEPS
+        routine = snapshot and isinstance(result, TaskResult)
         fields: dict[str, Any] = {}
         if status is not None:
             fields["status"] = status

@@ -1,7 +1,8 @@
 """What one run of one task still has to write, merged the way the store's guard rules would.
 
 Newer fields replace older ones, except where the guard rules only let a field rise (progress,
-attempts) or set it once (startedAt); error entries queue in order and are never merged away.
+attempts) or set it once (startedAt), and the steps that activities reported finished, which
+accumulate; error entries queue in order and are never merged away.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ class Pending:
                 value = old
             elif name == "new_run":
                 value = bool(old) or value
+            elif name == "steps" and old is not None:
+                value = {**old, **value}
             self.fields[name] = value
         if error is not None:
             self.errors.append(error)

@@ -111,7 +111,12 @@ async def test_sequential_flow_result_and_progress(
     assert result["steps"]["shrink"]["data"] == {"step": "shrink", "deps": ["fetch"]}
     progress = [r.progress for r in tasks.store.applied if r.id == "seq1"]  # type: ignore[attr-defined]
     assert progress == sorted(progress), progress  # never backwards
-    assert {1, 35, 68, 100} <= set(progress), progress  # each step running (0.05 bonus), then done
+    # The first step running (the 0.05 bonus), then each completed step counted: by its own
+    # report (33, 66, 99), or, when the workflow's snapshot joined the report while it waited
+    # for its request, with the next step running (35, 68); the last may come with SUCCESS.
+    assert (progress[0], progress[-1]) == (1, 100), progress
+    assert set(progress[1:-1]) <= {33, 35, 66, 68, 99}, progress
+    assert {33, 35} & set(progress) and {66, 68} & set(progress), progress
     assert all(p < 100 for p in progress[:-1])  # 100 only with SUCCESS
     statuses = [r.status for r in tasks.store.applied if r.id == "seq1"]  # type: ignore[attr-defined]
     assert statuses[-1] == TaskStatus.SUCCESS and set(statuses[:-1]) == {TaskStatus.RUNNING}

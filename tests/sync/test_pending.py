@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from durable_tasks.memory_store import MemoryTaskStore
-from durable_tasks.models import ErrorLogEntry, TaskStatus
+from durable_tasks.models import ErrorLogEntry, StepResult, StepStatus, TaskResult, TaskStatus
 from durable_tasks.sync._pending import Pending
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -73,3 +73,19 @@ async def test_a_final_status_lands_after_every_entry_behind_it() -> None:
         (TaskStatus.PENDING, 3),
         (TaskStatus.FAILED, 3),  # never FAILED with an entry still missing
     ]
+
+
+def test_steps_reported_while_pending_accumulate_and_go_out_in_one_patch() -> None:
+    """Two steps' reports (parallel branches) and a snapshot handed over meanwhile: nothing
+    is lost, and the reports ride in the same patch as the snapshot."""
+    pending = Pending(run_id="r1")
+    left = StepResult(step_type="left", status=StepStatus.COMPLETED, attempts=1)
+    right = StepResult(step_type="right", status=StepStatus.COMPLETED, attempts=2)
+    pending.merge({"steps": {"left": left}}, None, routine=False)
+    pending.merge({"result": TaskResult(total_steps=3), "progress": 5}, None, routine=True)
+    pending.merge({"steps": {"right": right}}, None, routine=False)
+    assert pending.fields["steps"] == {"left": left, "right": right}
+    [item] = pending.items("t1")
+    assert item.patch.steps == {"left": left, "right": right}
+    assert item.patch.result == {**TaskResult(total_steps=3).model_dump(mode="json")}
+    assert pending.routine is False
