@@ -9,11 +9,11 @@ flush loop sends the pending patches of up to `max_batch` tasks as one `TaskStor
 accumulate, so batches grow with load while a lone task waits for one request only.
 
 - Order: a task is in at most one request at a time, so its patches land in the order given.
-- Routine state (progress reported from inside activities, possibly thousands of calls; a
-  flow's step-by-step snapshots; the step reports of a run past its first `PROMPT_STEPS`) of a
-  task goes out at most every `routine_interval` seconds, always the newest; anything else (a
-  claim, a step's own report that it completed, a status, an error, the final state) goes out
-  at once, taking the routine state with it, so the last value lands.
+- Pace (`_rates`): progress reported from inside activities (possibly thousands of calls)
+  goes out at most every `routine_interval` seconds per task, a flow's step-by-step snapshots
+  (and the step reports of a run past its first 20) at most every `snapshot_interval`, always
+  the newest; anything else (a claim, a step's own report that it completed, a status, an
+  error, the final state) goes out at once, taking the waiting state with it.
 - Coalescing: before each request the writer waits `gather` seconds (1 ms), so the patches
   one workflow activation hands over in a row become one write.
 - Group commit: a request follows the previous one by at least `linger` seconds (20 ms), so
@@ -38,14 +38,9 @@ from durable_tasks.models import ErrorLogEntry, NewTask, StepResult
 from durable_tasks.store import MAX_SYNC_BATCH, SyncItem, SyncResult, TaskStore
 from durable_tasks.sync._pacing import Pacing
 from durable_tasks.sync._pending import Pending
+from durable_tasks.sync._rates import Pace, Rates
 
 log = logging.getLogger("durable_tasks.sync")
-
-PROMPT_STEPS = 20
-"""Step reports of a run written at once; later ones are routine: a long flow's record grows
-with every step, and rewriting it at every step would make its cost per step grow with it."""
-_COUNTED_RUNS = 10_000
-"""Runs whose step reports are counted at once; the oldest are forgotten beyond."""
 
 
 class SyncWriter:
@@ -61,6 +56,7 @@ class SyncWriter:
         max_batch: int = 200,
         max_in_flight: int = 2,
         routine_interval: float = 0.3,
+        snapshot_interval: float = 1.0,
         gather: float = 0.001,
         linger: float = 0.02,
         max_backoff: float = 5.0,
@@ -68,22 +64,20 @@ class SyncWriter:
         if (
             not 1 <= max_batch <= MAX_SYNC_BATCH
             or max_in_flight < 1
-            or min(routine_interval, gather, linger) < 0
+            or min(routine_interval, snapshot_interval, gather, linger) < 0
         ):
             raise ValueError(
                 f"max_batch must be 1..{MAX_SYNC_BATCH}, max_in_flight >= 1, and"
-                " routine_interval, gather and linger >= 0"
+                " routine_interval, snapshot_interval, gather and linger >= 0"
             )
         self.store = store
         self._max_batch = max_batch
-        self._routine_interval = routine_interval
+        self._rates = Rates(progress=routine_interval, snapshot=snapshot_interval)
         self._max_backoff = max_backoff
         self._pacing = Pacing(gather=gather, linger=linger)
         self._slots = asyncio.Semaphore(max_in_flight)
         self._pending: dict[str, list[Pending]] = {}
         self._in_flight: set[str] = set()
-        self._routine_due: dict[str, float] = {}
-        self._step_reports: dict[str, int] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._changed: asyncio.Condition | None = None
@@ -107,17 +101,17 @@ class SyncWriter:
         *,
         error: ErrorLogEntry | None = None,
         create: NewTask | None = None,
-        routine: bool = False,
+        pace: Pace = Pace.NOW,
     ) -> None:
         """Queue state for a task (call on the writer's loop); returns at once.
 
-        `routine` state may wait out the task's `routine_interval`; the rest goes out now.
+        State of a `pace` other than `NOW` may wait its interval after the task's last write.
         """
         queue = self._pending.setdefault(task_id, [])
         if not queue or queue[-1].run_id != run_id:
             queue.append(Pending(run_id=run_id))
         pending = queue[-1]
-        pending.merge(fields, error, routine)
+        pending.merge(fields, error, self._rates.wait(pace))
         pending.create = pending.create or create
         if self._wake is not None:
             self._wake.set()
@@ -134,22 +128,18 @@ class SyncWriter:
 
     def report(self, task_id: str, run_id: str, percent: float) -> None:
         """`ProgressSink.report`: progress from inside an activity, rate-limited per task."""
-        self.submit(task_id, run_id, {"progress": percent}, routine=True)
+        self.submit(task_id, run_id, {"progress": percent}, pace=Pace.PROGRESS)
 
     def step_completed(self, task_id: str, run_id: str, step: StepResult) -> None:
         """`ProgressSink.step_completed`: a step's own report that it completed, merged into the
         record's result by the store (rule 7 of `durable_tasks.store`); sent at once for the
-        first `PROMPT_STEPS` steps of a run, then routinely."""
-        reports = self._step_reports.pop(run_id, 0) + 1
-        self._step_reports[run_id] = reports  # now the newest
-        if len(self._step_reports) > _COUNTED_RUNS:
-            del self._step_reports[next(iter(self._step_reports))]
-        routine = reports > PROMPT_STEPS
-        self.submit(task_id, run_id, {"steps": {step.step_type: step}}, routine=routine)
+        first 20 steps of a run, then at the pace of snapshots."""
+        pace = self._rates.step_report(run_id)
+        self.submit(task_id, run_id, {"steps": {step.step_type: step}}, pace=pace)
 
     async def flush(self, task_id: str, timeout: float) -> bool:
         """Wait up to `timeout` s until nothing of the task is pending or in flight; what is
-        pending goes out at once (no linger, no routine interval): someone is waiting for it."""
+        pending goes out at once (no linger, no interval): someone is waiting for it."""
         if self._changed is None:
             return task_id not in self._pending
         if task_id in self._pending:
@@ -221,19 +211,13 @@ class SyncWriter:
             task.add_done_callback(sending.discard)
 
     def _take_ready(self, now: float) -> list[tuple[str, Pending]]:
-        if len(self._routine_due) > 1000:  # forget the rate limits that have run out
-            self._routine_due = {t: d for t, d in self._routine_due.items() if d > now}
         batch: list[tuple[str, Pending]] = []
         for task_id, queue in self._pending.items():
             if len(batch) >= self._max_batch:
                 break
             if task_id in self._in_flight:
                 continue
-            if (
-                queue[0].routine
-                and self._routine_due.get(task_id, 0.0) > now
-                and task_id not in self._pacing.urgent
-            ):
+            if self._rates.due(task_id, queue[0].wait) > now and task_id not in self._pacing.urgent:
                 continue
             batch.append((task_id, queue.pop(0)))
         for task_id, _ in batch:
@@ -244,9 +228,9 @@ class SyncWriter:
 
     def _next_due(self, now: float) -> float | None:
         waits = [
-            self._routine_due.get(task_id, 0.0) - now
+            self._rates.due(task_id, queue[0].wait) - now
             for task_id, queue in self._pending.items()
-            if task_id not in self._in_flight and queue[0].routine
+            if task_id not in self._in_flight and queue[0].wait > 0
         ]
         return max(min(waits), 0.001) if waits else None
 
@@ -290,7 +274,7 @@ class SyncWriter:
         self.items += len(items)
         now = time.monotonic()
         for task_id, pending in batch:
-            self._routine_due[task_id] = now + self._routine_interval
+            self._rates.wrote(task_id, now)
             if "progress" in pending.fields:
                 self.progress_writes += 1
         for result in results:

@@ -6,11 +6,11 @@ the worker-wide writer through a thread-safe queue: no local activity, no marker
 so the workflow's history is exactly what it would be without durable-tasks, and nothing waits
 for PocketBase. Every value it sends comes from deterministic workflow state (`workflow.now()`,
 the run id), and every patch is idempotent under the store's guard rules, so a replay may send
-the same state again harmlessly; replays skip the bulky routine snapshots, which the next
+the same state again harmlessly; replays skip the bulky snapshots, which the next
 live transition carries in full anyway.
 
-A flow's step-by-step snapshots are routine: the writer sends the newest at most every 0.3 s
-per task, folded into the next prompt write when one comes first. What a front end waits for
+A flow's step-by-step snapshots wait: the writer sends the newest at most every second per
+task (`Pace.SNAPSHOT`), folded into the next prompt write when one comes first. What a front end waits for
 does not wait for them: each step's completion is written by the step's own activity the moment
 it returns (`durable_tasks.steps`), and a failure comes with its error entry, which goes out at
 once. Writing every snapshot would cost a write per transition, and for long flows (whose
@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from durable_tasks._reporting import UNSET
     from durable_tasks.models import ErrorLogEntry, NewTask, StepResult, TaskResult, TaskStatus
     from durable_tasks.sync._batch_writer import SyncWriter
+    from durable_tasks.sync._rates import Pace
     from durable_tasks.sync._writer import read_completed_steps
 
 
@@ -51,7 +52,7 @@ class EmittingTaskSync:
         self._create: NewTask | None = create
         self._fields: dict[str, Any] = {}
         self._errors: list[ErrorLogEntry] = []
-        self._routine = True
+        self._can_wait = True
         self._scheduled = False
 
     def claim(self, *, workflow_id: str) -> None:
@@ -63,7 +64,7 @@ class EmittingTaskSync:
                 "workflow_id": workflow_id,
                 "started_at": workflow.now(),
             },
-            routine=False,
+            can_wait=False,
         )
 
     def update(
@@ -75,7 +76,7 @@ class EmittingTaskSync:
         attempts: int | None = None,
     ) -> None:
         """Queue new state, handed to the writer at the end of this tick: at once, except a
-        flow's snapshots (routine, rate-limited by the writer).
+        flow's snapshots (they wait their pace in the writer).
 
         While replaying, snapshots (progress, results) are not sent again: the next live one
         carries all. A status, or attempts alone (a simple task's next attempt), are sent.
@@ -85,7 +86,7 @@ class EmittingTaskSync:
         )
         if snapshot and workflow.unsafe.is_replaying():
             return
-        routine = snapshot and isinstance(result, TaskResult)
+        can_wait = snapshot and isinstance(result, TaskResult)
         fields: dict[str, Any] = {}
         if status is not None:
             fields["status"] = status
@@ -96,12 +97,12 @@ class EmittingTaskSync:
         if attempts is not None:
             fields["attempts"] = attempts
         if fields:
-            self._queue(fields, routine=routine)
+            self._queue(fields, can_wait=can_wait)
 
     def log_error(self, entry: ErrorLogEntry) -> None:
         """Queue one error-log entry (each lands once: entries are keyed)."""
         self._errors.append(entry)
-        self._queue({}, routine=False)
+        self._queue({}, can_wait=False)
 
     async def completed_steps(self) -> dict[str, StepResult]:
         """The rerun cache, read from the record (reruns only: one local activity)."""
@@ -112,17 +113,17 @@ class EmittingTaskSync:
         fields: dict[str, Any] = {"status": status, "completed_at": workflow.now()}
         if result is not UNSET:
             fields["result"] = result
-        self._queue(fields, routine=False)
+        self._queue(fields, can_wait=False)
         self._hand_over()
 
     # -- buffering ----------------------------------------------------------------------------
 
-    def _queue(self, fields: dict[str, Any], *, routine: bool) -> None:
+    def _queue(self, fields: dict[str, Any], *, can_wait: bool) -> None:
         for name, value in fields.items():
             if name == "progress" and name in self._fields:
                 value = max(self._fields[name], value)
             self._fields[name] = value
-        self._routine = self._routine and routine
+        self._can_wait = self._can_wait and can_wait
         if not self._scheduled:
             self._scheduled = True
             asyncio.get_running_loop().call_soon(self._hand_over)
@@ -133,7 +134,7 @@ class EmittingTaskSync:
             return
         fields, self._fields = self._fields, {}
         errors, self._errors = self._errors, []
-        routine, self._routine = self._routine, True
+        can_wait, self._can_wait = self._can_wait, True
         create, self._create = self._create, None
         submit = self._writer.submit_threadsafe
         submit(
@@ -142,7 +143,7 @@ class EmittingTaskSync:
             fields,
             error=errors[0] if errors else None,
             create=create,
-            routine=routine,
+            pace=Pace.SNAPSHOT if can_wait else Pace.NOW,
         )
         for entry in errors[1:]:
             submit(self.task_id, self.run_id, {}, error=entry)

@@ -21,7 +21,7 @@ class Pacing:
         self.gather = gather
         self.linger = linger
         self.urgent: set[str] = set()
-        """Tasks someone waits for: their state skips the linger and the routine interval."""
+        """Tasks someone waits for: their state skips the linger and the intervals."""
         self._last_send = -linger
         self._woken: asyncio.Event | None = None
 

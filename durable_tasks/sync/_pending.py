@@ -7,6 +7,7 @@ accumulate; error entries queue in order and are never merged away.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,9 +29,10 @@ class Pending:
     fields: dict[str, Any] = field(default_factory=dict)
     errors: list[ErrorLogEntry] = field(default_factory=list)
     create: NewTask | None = None
-    routine: bool = True
+    wait: float = math.inf
+    """How long after the task's last write this may wait: the least of what was merged."""
 
-    def merge(self, fields: dict[str, Any], error: ErrorLogEntry | None, routine: bool) -> None:
+    def merge(self, fields: dict[str, Any], error: ErrorLogEntry | None, wait: float) -> None:
         for name, value in fields.items():
             old = self.fields.get(name)
             if name in _RISING and old is not None:
@@ -44,11 +46,11 @@ class Pending:
             self.fields[name] = value
         if error is not None:
             self.errors.append(error)
-        self.routine = self.routine and routine
+        self.wait = min(self.wait, wait)
 
     def absorb_newer(self, newer: Pending) -> None:
         """Fold a newer pending patch of the same run into this older one."""
-        self.merge(newer.fields, None, newer.routine)
+        self.merge(newer.fields, None, newer.wait)
         self.errors.extend(newer.errors)
         self.create = self.create or newer.create
 

@@ -27,21 +27,21 @@ def entry(attempt: int) -> ErrorLogEntry:
 
 def test_fields_merge_the_way_the_guard_rules_would() -> None:
     pending = Pending(run_id="r1")
-    pending.merge({"progress": 40, "started_at": T0, "new_run": True}, None, routine=False)
+    pending.merge({"progress": 40, "started_at": T0, "new_run": True}, None, wait=0.0)
     pending.merge({"progress": 30, "started_at": datetime(2030, 1, 1, tzinfo=UTC)}, None, True)
-    pending.merge({"new_run": False, "status": TaskStatus.SUCCESS}, entry(1), routine=False)
+    pending.merge({"new_run": False, "status": TaskStatus.SUCCESS}, entry(1), wait=0.0)
     assert pending.fields == {
         "progress": 40,  # only rises
         "started_at": T0,  # set once
         "new_run": True,  # a claim stays a claim
         "status": TaskStatus.SUCCESS,
     }
-    assert [e.attempt for e in pending.errors] == [1] and pending.routine is False
+    assert [e.attempt for e in pending.errors] == [1] and pending.wait == 0
 
 
 def test_one_entry_travels_in_the_one_patch() -> None:
     pending = Pending(run_id="r1")
-    pending.merge({"new_run": True, "status": TaskStatus.FAILED}, entry(3), routine=False)
+    pending.merge({"new_run": True, "status": TaskStatus.FAILED}, entry(3), wait=0.0)
     [item] = pending.items("t1")
     assert item.patch.new_run and item.patch.status == TaskStatus.FAILED
     assert item.patch.error is not None and item.patch.error.attempt == 3
@@ -49,9 +49,9 @@ def test_one_entry_travels_in_the_one_patch() -> None:
 
 async def test_a_final_status_lands_after_every_entry_behind_it() -> None:
     pending = Pending(run_id="r1")
-    pending.merge({"new_run": True, "status": TaskStatus.RUNNING}, entry(1), routine=False)
-    pending.merge({}, entry(2), routine=False)
-    pending.merge({"status": TaskStatus.FAILED, "completed_at": T0}, entry(3), routine=False)
+    pending.merge({"new_run": True, "status": TaskStatus.RUNNING}, entry(1), wait=0.0)
+    pending.merge({}, entry(2), wait=0.0)
+    pending.merge({"status": TaskStatus.FAILED, "completed_at": T0}, entry(3), wait=0.0)
     items = pending.items("t1")
     assert [(i.patch.status, i.patch.error.attempt if i.patch.error else None) for i in items] == [
         (None, 1),  # the claim, with the first entry (its RUNNING status gave way to FAILED)
@@ -81,11 +81,11 @@ def test_steps_reported_while_pending_accumulate_and_go_out_in_one_patch() -> No
     pending = Pending(run_id="r1")
     left = StepResult(step_type="left", status=StepStatus.COMPLETED, attempts=1)
     right = StepResult(step_type="right", status=StepStatus.COMPLETED, attempts=2)
-    pending.merge({"steps": {"left": left}}, None, routine=False)
-    pending.merge({"result": TaskResult(total_steps=3), "progress": 5}, None, routine=True)
-    pending.merge({"steps": {"right": right}}, None, routine=False)
+    pending.merge({"steps": {"left": left}}, None, wait=0.0)
+    pending.merge({"result": TaskResult(total_steps=3), "progress": 5}, None, wait=1.0)
+    pending.merge({"steps": {"right": right}}, None, wait=0.0)
     assert pending.fields["steps"] == {"left": left, "right": right}
     [item] = pending.items("t1")
     assert item.patch.steps == {"left": left, "right": right}
     assert item.patch.result == {**TaskResult(total_steps=3).model_dump(mode="json")}
-    assert pending.routine is False
+    assert pending.wait == 0

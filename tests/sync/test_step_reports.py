@@ -31,7 +31,7 @@ from durable_tasks.models import (
 from durable_tasks.pocketbase import PocketBaseTaskStore
 from durable_tasks.steps import step_activity
 from durable_tasks.sync import SyncWriter
-from durable_tasks.sync._batch_writer import PROMPT_STEPS
+from durable_tasks.sync._rates import PROMPT_STEPS
 
 T0 = datetime(2025, 3, 1, 12, 0, 0, 250_000, tzinfo=UTC)
 ENV = ActivityEnvironment()
@@ -132,19 +132,18 @@ async def test_a_step_that_did_not_complete_leaves_the_record_to_the_workflow(
     assert writer.items == 0
 
 
-async def test_the_reports_of_a_long_flow_become_routine(
+async def test_the_reports_of_a_long_flow_wait_like_its_snapshots(
     task_store: PocketBaseTaskStore,
 ) -> None:
-    """Past `PROMPT_STEPS` reports of one run, a step's report waits its turn like progress:
-    a long flow's record grows with every step, and rewriting it whole at every step would
-    make its cost per step grow with its length."""
-    writer = SyncWriter(task_store, routine_interval=3600)  # never started: nothing is sent
+    """Past `PROMPT_STEPS` reports of one run, a step's report waits its turn like the flow's
+    snapshots: a long flow's record grows with every step, and rewriting it whole at every
+    step would make its cost per step grow with its length."""
+    writer = SyncWriter(task_store, snapshot_interval=3600)  # never started: nothing is sent
     for n in range(PROMPT_STEPS + 1):
         step = StepResult(step_type=f"s{n}", status=StepStatus.COMPLETED, attempts=1)
         writer.step_completed("sr-long", RUN, step)
-        [pending] = writer._pending["sr-long"]
-        assert pending.routine is (n >= PROMPT_STEPS), n
-        writer._pending.clear()  # as if sent
+        [pending] = writer._pending.pop("sr-long")
+        assert pending.wait == (3600 if n >= PROMPT_STEPS else 0), n
     another_run = StepResult(step_type="s0", status=StepStatus.COMPLETED, attempts=1)
     writer.step_completed("sr-long", "another-run", another_run)
-    assert writer._pending["sr-long"][0].routine is False
+    assert writer._pending["sr-long"][0].wait == 0
