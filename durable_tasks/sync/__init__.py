@@ -7,7 +7,8 @@ Nothing in processors, steps or flows knows about it: they report to the protoco
   attaches a workflow-side sync, writes the final state, binds the writer as the progress
   sink in activities;
 - `SyncWriter` (worker-wide): batches the patches of many tasks into one request and one
-  PocketBase transaction, off Temporal's critical path; also the activities' progress sink;
+  PocketBase transaction, off Temporal's critical path; also the activities' sink (progress,
+  a step's completion);
 - `EmittingTaskSync` (workflow side, runs started by `TaskClient`): hands state to the writer
   without adding a command to the workflow;
 - `WorkflowTaskSync` (workflow side, version 1: runs started by other means): guarded patches
