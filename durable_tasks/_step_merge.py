@@ -8,9 +8,11 @@ the Python twin of `mergeSteps`/`keepFinishedSteps` in `pb_hooks/durable_tasks_s
 contract tests run the same cases against both stores. They work on the result's JSON form
 (camelCase keys), the form both stores keep.
 
-Only forward moves are taken: pending → running → finished. So the two writers can land in
-any order (a snapshot taken before a step finished may arrive after the step's own report, from
-another worker) and the record never shows a finished step running again.
+Only forward moves are taken: pending → running → finished, within one attempt. So the two
+writers can land in any order (a snapshot taken before a step finished may arrive after the
+step's own report, from another worker) and the record never shows a finished step running
+again; yet a later attempt always shows (an attempt whose completion Temporal refused, after
+its timeout, reported itself completed: its retry is running).
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ def _status(step: Any) -> Any:
     return step.get("status") if isinstance(step, dict) else None
 
 
+def _attempts(step: Any) -> Any:
+    attempts = step.get("attempts") if isinstance(step, dict) else None
+    return attempts if isinstance(attempts, int) else 0
+
+
 def _rank(step: Any) -> int:
     status = _status(step)
     return 2 if status in _FINISHED else 1 if status == "running" else 0
@@ -41,15 +48,19 @@ def _steps_of(result: Any) -> dict[str, Any] | None:
 def merge_steps(result: Any, reported: dict[str, Any]) -> tuple[Any, float | None]:
     """Rule 7: `reported` steps (JSON) merged into `result`; returns the result and the flow's
     progress after it (None when nothing was merged). A reported step replaces a stored one
-    that is pending or running, keeping the stored values of the fields it leaves unset; steps
-    the result does not know, or has finished already, are left alone."""
+    that is pending or running at no later attempt, keeping the stored values of the fields it
+    leaves unset; steps the result does not know, or has finished already, are left alone."""
     steps = _steps_of(result)
     if steps is None:
         return result, None
     merged = False
     for name, step in reported.items():
         stored = steps.get(name)
-        if not isinstance(stored, dict) or _rank(step) <= _rank(stored):
+        if (
+            not isinstance(stored, dict)
+            or _rank(step) <= _rank(stored)
+            or _attempts(step) < _attempts(stored)
+        ):
             continue
         steps[name] = {**stored, **{k: v for k, v in step.items() if v is not None}}
         merged = True
@@ -66,7 +77,8 @@ def merge_steps(result: Any, reported: dict[str, Any]) -> tuple[Any, float | Non
 
 def keep_finished_steps(stored: Any, incoming: Any) -> Any:
     """Rule 8: `incoming` (a snapshot of the same flow run as `stored`: same `startedAt`) with
-    every step `stored` has finished and `incoming` has not taken back from `stored`."""
+    every step `stored` has finished and `incoming` shows unfinished at no later attempt taken
+    back from `stored`."""
     stored_steps, incoming_steps = _steps_of(stored), _steps_of(incoming)
     if (
         stored_steps is None
@@ -78,7 +90,7 @@ def keep_finished_steps(stored: Any, incoming: Any) -> Any:
     kept = False
     for name, step in incoming_steps.items():
         before = stored_steps.get(name)
-        if before is not None and _rank(before) == 2 and _rank(step) < 2:
+        if _rank(before) == 2 and _rank(step) < 2 and _attempts(before) >= _attempts(step):
             incoming_steps[name] = before
             kept = True
     if kept:

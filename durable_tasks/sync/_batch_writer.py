@@ -2,11 +2,12 @@
 
 Workflows (through the interceptor) and activities (progress, a flow step's completion) hand it
 patches and return at once, so a PocketBase write is never on Temporal's critical path: no
-local activity holds a workflow task open, and no history event is added. Per task it keeps one pending patch per run:
-newer fields replace older ones, error entries queue in order and are never coalesced away. A
-flush loop sends the pending patches of up to `max_batch` tasks as one `TaskStore.sync_many`
-(one HTTP request, one PocketBase transaction); while requests are in flight new patches
-accumulate, so batches grow with load while a lone task waits for one request only.
+local activity holds a workflow task open, and no history event is added. Per task it keeps
+one pending patch per run: newer fields replace older ones, error entries queue in order and
+are never coalesced away. A flush loop sends the pending patches of up to `max_batch` tasks
+as one `TaskStore.sync_many` (one HTTP request, one PocketBase transaction); while requests
+are in flight new patches accumulate, so batches grow with load while a lone task waits for
+one request only.
 
 - Order: a task is in at most one request at a time, so its patches land in the order given.
 - Pace (`_rates`): progress reported from inside activities (possibly thousands of calls)

@@ -6,15 +6,16 @@ the worker-wide writer through a thread-safe queue: no local activity, no marker
 so the workflow's history is exactly what it would be without durable-tasks, and nothing waits
 for PocketBase. Every value it sends comes from deterministic workflow state (`workflow.now()`,
 the run id), and every patch is idempotent under the store's guard rules, so a replay may send
-the same state again harmlessly; replays skip the bulky snapshots, which the next
-live transition carries in full anyway.
+the same state again harmlessly; replays skip the bulky snapshots, which the next live
+transition carries in full anyway.
 
 A flow's step-by-step snapshots wait: the writer sends the newest at most every second per
-task (`Pace.SNAPSHOT`), folded into the next prompt write when one comes first. What a front end waits for
-does not wait for them: each step's completion is written by the step's own activity the moment
-it returns (`durable_tasks.steps`), and a failure comes with its error entry, which goes out at
-once. Writing every snapshot would cost a write per transition, and for long flows (whose
-record grows with every step) a cost growing with the square of their length.
+task (`Pace.SNAPSHOT`), folded into the next prompt write when one comes first. What a front
+end waits for does not wait for them: each step's completion is written by the step's own
+activity the moment it returns (`durable_tasks.steps`), and a failure comes with its error
+entry, which goes out at once. Writing every snapshot would cost a write per transition, and
+for long flows (whose record grows with every step) a cost growing with the square of their
+length.
 """
 
 from __future__ import annotations

@@ -580,6 +580,30 @@ async def test_a_late_snapshot_of_the_same_flow_run_keeps_finished_steps(store: 
     assert record.result == newer
 
 
+async def test_a_later_attempt_of_a_finished_step_shows_and_keeps_its_place(
+    store: TaskStore,
+) -> None:
+    """An attempt that reported itself completed after its timeout (Temporal refused the
+    completion and retries): the retry shows, and the late attempt's report cannot undo it."""
+    await new_task(store)
+    await claim(store, "r1")
+    await store.sync("t1", TaskPatch(run_id="r1", result=flow_result(a="running")))
+    await store.sync("t1", report("a", attempts=1))
+    retry = flow_result(a="running")
+    retry["steps"]["a"]["attempts"] = 2
+    record = (await store.sync("t1", TaskPatch(run_id="r1", result=retry))).record
+    assert record.result == retry
+    late = await store.sync("t1", report("a", attempts=1, seconds=7))
+    assert (late.applied, late.record.result["steps"]["a"]) == (False, retry["steps"]["a"])
+    record = (await store.sync("t1", report("a", attempts=2))).record
+    step = record.result["steps"]["a"]
+    assert (step["status"], step["attempts"], record.result["completedCount"]) == (
+        "completed",
+        2,
+        1,
+    )
+
+
 async def test_another_flow_run_starts_its_steps_over(store: TaskStore) -> None:
     await new_task(store)
     await claim(store, "r1")

@@ -238,13 +238,18 @@ function applyFields(state, patch, sameRun) {
 
 // Rules 7 and 8: a flow's finished steps, reported by their own activities, merged into the
 // stored result; the twin of durable_tasks/_step_merge.py (read its docstring for the why).
-// Only forward moves are taken (pending -> running -> finished), so the activities' reports
-// and the workflow's snapshots may land in any order.
+// Only forward moves are taken (pending -> running -> finished, within one attempt), so the
+// activities' reports and the workflow's snapshots may land in any order.
 const STEP_STATUSES = ["pending", "running", "completed", "failed", "skipped", "cancelled"]
 const STEP_COUNTED = ["completed", "failed", "skipped"] // finished, for progress
 
 function stepStatus(step) {
   return step !== null && typeof step === "object" ? step.status : undefined
+}
+
+function stepAttempts(step) {
+  const attempts = step !== null && typeof step === "object" ? step.attempts : undefined
+  return Number.isInteger(attempts) ? attempts : 0
 }
 
 function stepRank(step) {
@@ -258,8 +263,8 @@ function stepsOf(result) {
   return steps !== null && typeof steps === "object" && !Array.isArray(steps) ? steps : null
 }
 
-// Rule 7: merges reported steps over stored pending or running ones (unset fields keep their
-// stored value), then recounts and raises progress by the flow formula (durable_tasks.progress).
+// Rule 7: merges reported steps over stored pending or running ones of no later attempt (unset
+// fields keep their stored value), then recounts and raises progress by the flow formula (durable_tasks.progress).
 function mergeSteps(state, reported) {
   const stored = state.get("result")
   if (stepsOf(stored) === null) return
@@ -270,7 +275,13 @@ function mergeSteps(state, reported) {
   for (const name of Object.keys(reported)) {
     const step = reported[name]
     const before = steps[name]
-    if (stepStatus(before) === undefined || stepRank(step) <= stepRank(before)) continue
+    if (
+      stepStatus(before) === undefined ||
+      stepRank(step) <= stepRank(before) ||
+      stepAttempts(step) < stepAttempts(before)
+    ) {
+      continue
+    }
     const next = Object.assign({}, before)
     for (const key of Object.keys(step)) if (step[key] != null) next[key] = step[key]
     steps[name] = next
@@ -292,7 +303,7 @@ function mergeSteps(state, reported) {
 }
 
 // Rule 8: a snapshot of the same flow run (same startedAt) keeps the steps the stored result
-// has finished. The stored result is parsed only when the snapshot has unfinished steps.
+// has finished, unless it shows a later attempt. The stored result is parsed only when the snapshot has unfinished steps.
 function keepFinishedSteps(state, incoming) {
   const steps = stepsOf(incoming)
   if (steps === null || incoming.startedAt == null) return incoming
@@ -304,7 +315,7 @@ function keepFinishedSteps(state, incoming) {
   let kept = false
   for (const name of open) {
     const before = storedSteps[name]
-    if (before != null && stepRank(before) === 2) {
+    if (stepRank(before) === 2 && stepAttempts(before) >= stepAttempts(steps[name])) {
       steps[name] = before
       kept = true
     }
