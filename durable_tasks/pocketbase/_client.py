@@ -51,7 +51,6 @@ from durable_tasks.pocketbase._http_errors import (
 _T = TypeVar("_T")
 
 __all__ = ["FileUpload", "IdTaken", "NotFound", "PocketBaseClient", "Request"]
-
 _TOKEN_MARGIN_S = 60
 _MAX_BACKOFF_S = 2.0
 
@@ -129,21 +128,22 @@ class PocketBaseClient:
         delay = 0.05
         renewed = False
         while True:
+            used: str | None = None  # the token this attempt sends (no await between)
             try:
                 await self._ensure_ready()
+                used = self._client.auth_store.token
                 return await self._raw_send(request)
             except HttpFailure as exc:
                 if exc.status in (401, 403) and not renewed:
                     renewed = True
-                    await self._in_thread(self._drop_token)
+                    await self._in_thread(self._drop_token, used)
                     continue
                 if exc.status == 404 and request.method == "GET" and not renewed:
-                    # PocketBase answers a read with a stale token as for an anonymous user: a
-                    # 404. A restarted server whose superuser was upserted again has rotated its
-                    # token key, so check the token (cheaply) before believing the 404.
+                    # A stale token reads as anonymous (a 404): a restarted server rotated its
+                    # token key (superuser upserted again). Check the token before believing it.
                     renewed = True
                     if not await self._in_thread(self._token_valid):
-                        await self._in_thread(self._drop_token)
+                        await self._in_thread(self._drop_token, used)
                         continue
                 if not is_transient(exc):
                     raise failure_for(exc, request.what) from None
@@ -156,9 +156,8 @@ class PocketBaseClient:
                         "is running and that POCKETBASE_URL points at it"
                     ) from None
                 if await self._closed_during(wait):
-                    raise StorePermanentError(
-                        f"the PocketBase client was closed while trying to {request.what}"
-                    ) from None
+                    closed = f"the PocketBase client was closed while trying to {request.what}"
+                    raise StorePermanentError(closed) from None
                 delay *= 2
 
     async def close(self) -> None:
@@ -242,9 +241,8 @@ class PocketBaseClient:
                 raise
             self._schema_check = None
 
-    # The SDK's synchronous calls, on the client's threads.
-
     def _sdk_send(self, request: Request, path: str | None) -> Any:
+        """The SDK's request (https, file uploads), on the client's threads like its logins."""
         if path is not None:
             return self._client.send(path, {"method": "GET"})
         config = {"method": request.method, "params": request.params, "body": request.body}
@@ -275,16 +273,19 @@ class PocketBaseClient:
         self.requests += 1
         try:
             self._client.collection("_superusers").auth_refresh()
+            return True
         except ClientResponseError as exc:
             if exc.status in (400, 401, 403, 404):
                 return False
             raise
-        return True
 
-    def _drop_token(self) -> None:
+    def _drop_token(self, refused: str | None) -> None:
+        """Forget `refused` unless replaced meanwhile: requests refused together each renew, and
+        must not throw away the token another one just logged in for."""
         with self._auth_lock:
-            self._client.auth_store.clear()
-            self._fresh_token = None
+            if self._client.auth_store.token == refused:
+                self._client.auth_store.clear()
+                self._fresh_token = None
 
 
 def _renew_time(token: str | None) -> float:

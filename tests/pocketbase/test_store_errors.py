@@ -29,7 +29,7 @@ from durable_tasks.errors import (
     TaskAlreadyExistsError,
     TaskNotFoundError,
 )
-from durable_tasks.models import TaskPatch, TaskRecord, TaskStatus
+from durable_tasks.models import SyncOutcome, TaskPatch, TaskRecord, TaskStatus
 from durable_tasks.pocketbase import PocketBaseTaskStore
 from durable_tasks.settings import Settings
 from durable_tasks.testing import PocketBaseServer
@@ -350,3 +350,23 @@ async def test_a_malformed_batch_is_refused_whole_with_what_was_expected(
     assert answer.status_code == 400 and expected in answer.json()["message"].lower(), answer.text
     record = await task_store.get("kept")
     assert record is not None and (record.seq, record.input) == (0, {"n": 1})
+
+
+async def test_concurrent_requests_refused_together_all_renew_and_land(
+    task_store: PocketBaseTaskStore,
+) -> None:
+    """A restarted PocketBase refuses every token issued before (its superuser was upserted
+    again): all requests in flight are refused at once, and each renews. One renewal must not
+    throw away the fresh token another request has just logged in for."""
+    ids = [f"rr{n}" for n in range(30)]
+    for task_id in ids:
+        await task_store.create(task_id=task_id, workspace_id="ws", type="demo", input=None)
+    payload = base64.urlsafe_b64encode(json.dumps({"exp": int(time.time()) + 3600}).encode())
+    forged = f"x.{payload.decode().rstrip('=')}.y"  # well formed, not signed by PocketBase
+    for _ in range(3):
+        task_store.client._client.auth_store.save(forged)
+        outcomes = await asyncio.gather(
+            *(task_store.sync(t, TaskPatch(run_id="r1", progress=1)) for t in ids),
+            return_exceptions=True,
+        )
+        assert [o for o in outcomes if not isinstance(o, SyncOutcome)] == []
