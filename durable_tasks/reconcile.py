@@ -89,6 +89,9 @@ async def _check(temporal: Client, record: TaskRecord, stuck_after: int) -> Repa
     try:
         desc = await handle.describe()
     except RPCError as err:
+        if err.status == RPCStatusCode.INVALID_ARGUMENT:  # e.g. a run id edited by hand
+            log.warning("task %s: left alone, Temporal refused its ids: %s", record.id, err)
+            return None  # one bad record must not stop the repair of the others
         if err.status != RPCStatusCode.NOT_FOUND:
             raise
         if record.status == TaskStatus.PENDING:

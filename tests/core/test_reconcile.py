@@ -8,9 +8,10 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 
 from durable_tasks.context import TaskContext
-from durable_tasks.models import SimpleJobData, TaskStatus
+from durable_tasks.models import SimpleJobData, TaskPatch, TaskStatus
 from durable_tasks.pocketbase import PocketBaseTaskStore
 from durable_tasks.processor import BaseSimpleProcessor
 from durable_tasks.reconcile import reconcile
@@ -112,3 +113,24 @@ async def test_a_completed_workflow_whose_final_state_was_lost_is_repaired_with_
     record = await task_store.get("lost-final")
     assert record is not None and record.status == TaskStatus.SUCCESS
     assert record.result == {"answer": 42} and record.progress == 100
+
+
+async def test_a_record_whose_ids_temporal_refuses_is_left_alone_and_the_rest_repaired(
+    temporal_dev_env: WorkflowEnvironment, task_store: PocketBaseTaskStore
+) -> None:
+    """A run id edited by hand (not one Temporal could have made): the real server answers
+    INVALID_ARGUMENT (the time-skipping one, NOT_FOUND). That record is reported in the log
+    and skipped; the pass goes on."""
+    temporal_client = temporal_dev_env.client
+    for task_id, run_id in (
+        ("edited", "not-a-run-id"),
+        ("gone", "0f7f4b3e-0000-4000-8000-000000000000"),
+    ):
+        await task_store.create(task_id=task_id, workspace_id="ws", type="stuck", input=None)
+        await task_store.sync(
+            task_id, TaskPatch(run_id=run_id, new_run=True, status=TaskStatus.RUNNING)
+        )
+    repairs = await reconcile(temporal_client, task_store)
+    assert [(r.task_id, r.workflow_status) for r in repairs] == [("gone", "NOT_FOUND")]
+    edited = await task_store.get("edited")
+    assert edited is not None and edited.status == TaskStatus.RUNNING
