@@ -60,6 +60,7 @@ class FlowRun:
             steps={n: StepResult(step_type=n, status=StepStatus.PENDING) for n in self.steps},
             total_steps=len(self.steps),
             started_at=workflow.now(),
+            run_id=workflow.info().run_id,
         )
         self.cached: set[str] = set()
         for name, cached in data.step_results.items():

@@ -8,7 +8,7 @@ protocols below, and the sync installs its implementations when a worker runs wi
   progress, results, attempts and error-log entries (deterministic code: it only queues).
 - Activity side: a `ProgressSink` bound to the running activity receives `report_progress`,
   and a flow step's own report that it completed (written at once, so a front end sees it
-  before the workflow has even taken the completion in).
+  before the workflow has even taken the completion in; past a run's first 20, routinely).
 - A workflow that owns a task record says so by implementing `TaskOwner`; the sync asks it
   which record it owns and what the record's result is.
 

@@ -8,11 +8,15 @@ the Python twin of `mergeSteps`/`keepFinishedSteps` in `pb_hooks/durable_tasks_s
 contract tests run the same cases against both stores. They work on the result's JSON form
 (camelCase keys), the form both stores keep.
 
-Only forward moves are taken: pending → running → finished, within one attempt. So the two
-writers can land in any order (a snapshot taken before a step finished may arrive after the
-step's own report, from another worker) and the record never shows a finished step running
-again; yet a later attempt always shows (an attempt whose completion Temporal refused, after
-its timeout, reported itself completed: its retry is running).
+A step's state only moves forward: a later attempt, or at the same attempt pending → running
+→ finished. So the two writers can land in any order (a snapshot taken before a step finished
+may arrive after the step's own report, from another worker) and the record never shows a
+finished step running again; yet a later attempt always shows (an attempt whose completion
+Temporal refused, after its timeout, reported itself completed: its retry is running).
+
+Nothing here depends on the order of a JSON object's keys: PocketBase keeps them sorted, while
+a flow lists its steps in its own order. Names new to a list are added in sorted order, and
+`currentStep` is recomputed as the running step started last.
 """
 
 from __future__ import annotations
@@ -26,13 +30,16 @@ _COUNTED = frozenset({"completed", "failed", "skipped"})
 """Finished, for progress (as the flow engine counts: not `cancelled`)."""
 
 
-def _status(step: Any) -> Any:
-    return step.get("status") if isinstance(step, dict) else None
+def _whole(value: Any) -> int | None:
+    """`value` as an int when JSON would call it one (JavaScript's `Number.isInteger`)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value) if float(value).is_integer() else None
 
 
-def _attempts(step: Any) -> Any:
-    attempts = step.get("attempts") if isinstance(step, dict) else None
-    return attempts if isinstance(attempts, int) else 0
+def _status(step: Any) -> str | None:
+    status = step.get("status") if isinstance(step, dict) else None
+    return status if isinstance(status, str) else None
 
 
 def _rank(step: Any) -> int:
@@ -40,35 +47,37 @@ def _rank(step: Any) -> int:
     return 2 if status in _FINISHED else 1 if status == "running" else 0
 
 
+def _progress_key(step: Any) -> tuple[int, int]:
+    """How far a step has gone: its attempt first, then its state within the attempt."""
+    attempts = _whole(step.get("attempts")) if isinstance(step, dict) else None
+    return (attempts or 0, _rank(step))
+
+
 def _steps_of(result: Any) -> dict[str, Any] | None:
     steps = result.get("steps") if isinstance(result, dict) else None
     return steps if isinstance(steps, dict) else None
 
 
-def merge_steps(result: Any, reported: dict[str, Any]) -> tuple[Any, float | None]:
-    """Rule 7: `reported` steps (JSON) merged into `result`; returns the result and the flow's
-    progress after it (None when nothing was merged). A reported step replaces a stored one
-    that is pending or running at no later attempt, keeping the stored values of the fields it
-    leaves unset; steps the result does not know, or has finished already, are left alone."""
+def merge_steps(result: Any, reported: dict[str, Any], run_id: str) -> tuple[Any, float | None]:
+    """Rule 7: `reported` steps (JSON) of run `run_id` merged into `result`, a flow result of
+    that run; returns the result and the flow's progress after it (None when nothing was
+    merged). A reported step replaces a stored one it has gone further than, keeping the stored
+    values of the fields it leaves unset; steps the result does not know are left alone."""
     steps = _steps_of(result)
-    if steps is None:
+    if steps is None or result.get("runId") != run_id:
         return result, None
     merged = False
     for name, step in reported.items():
         stored = steps.get(name)
-        if (
-            not isinstance(stored, dict)
-            or _rank(step) <= _rank(stored)
-            or _attempts(step) < _attempts(stored)
-        ):
+        if not isinstance(stored, dict) or _progress_key(step) <= _progress_key(stored):
             continue
         steps[name] = {**stored, **{k: v for k, v in step.items() if v is not None}}
         merged = True
     if not merged:
         return result, None
     _retally(result, steps)
-    total = result.get("totalSteps")
-    if not isinstance(total, int) or total <= 0:
+    total = _whole(result.get("totalSteps"))
+    if total is None or total <= 0:
         return result, None
     finished = sum(1 for s in steps.values() if _status(s) in _COUNTED)
     running = sum(1 for s in steps.values() if _status(s) == "running")
@@ -77,8 +86,8 @@ def merge_steps(result: Any, reported: dict[str, Any]) -> tuple[Any, float | Non
 
 def keep_finished_steps(stored: Any, incoming: Any) -> Any:
     """Rule 8: `incoming` (a snapshot of the same flow run as `stored`: same `startedAt`) with
-    every step `stored` has finished and `incoming` shows unfinished at no later attempt taken
-    back from `stored`."""
+    each step it shows unfinished that `stored` has finished, and gone further with, taken
+    from `stored`."""
     stored_steps, incoming_steps = _steps_of(stored), _steps_of(incoming)
     if (
         stored_steps is None
@@ -90,7 +99,7 @@ def keep_finished_steps(stored: Any, incoming: Any) -> Any:
     kept = False
     for name, step in incoming_steps.items():
         before = stored_steps.get(name)
-        if _rank(before) == 2 and _rank(step) < 2 and _attempts(before) >= _attempts(step):
+        if _rank(step) < 2 and _rank(before) == 2 and _progress_key(before) > _progress_key(step):
             incoming_steps[name] = before
             kept = True
     if kept:
@@ -99,7 +108,7 @@ def keep_finished_steps(stored: Any, incoming: Any) -> Any:
 
 
 def _retally(result: dict[str, Any], steps: dict[str, Any]) -> None:
-    """The counts and lists derived from `steps`, in the order the flow first listed them."""
+    """The lists and counts derived from `steps` (see the module docstring for the order)."""
     for status, names_key, count_key in (
         ("completed", "completedSteps", "completedCount"),
         ("failed", "failedSteps", "failedCount"),
@@ -110,10 +119,15 @@ def _retally(result: dict[str, Any], steps: dict[str, Any]) -> None:
             for n in (listed if isinstance(listed, list) else [])
             if isinstance(n, str) and _status(steps.get(n)) == status
         ]
-        names += [n for n, s in steps.items() if _status(s) == status and n not in names]
+        names += sorted(n for n, s in steps.items() if _status(s) == status and n not in names)
         result[names_key] = names
         result[count_key] = len(names)
     current = result.get("currentStep")
     if isinstance(current, str) and _rank(steps.get(current)) == 2:
-        running = [n for n, s in steps.items() if _status(s) == "running"]
-        result["currentStep"] = running[-1] if running else None
+        running = [(_started(s), n) for n, s in steps.items() if _status(s) == "running"]
+        result["currentStep"] = max(running)[1] if running else None
+
+
+def _started(step: dict[str, Any]) -> str:
+    started = step.get("startedAt")
+    return started if isinstance(started, str) else ""

@@ -152,6 +152,6 @@ def _apply_fields(new: TaskRecord, patch: TaskPatch, *, same_run: bool) -> None:
         new.completed_at = patch.completed_at
     if patch.steps:
         reported = {n: s.model_dump(mode="json", exclude_none=True) for n, s in patch.steps.items()}
-        new.result, progress = merge_steps(new.result, reported)
+        new.result, progress = merge_steps(new.result, reported, patch.run_id)
         if progress is not None:
             new.progress = max(new.progress, progress)

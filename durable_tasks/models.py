@@ -144,7 +144,8 @@ class StepJobData(JobData):
 
 
 class TaskResult(CamelModel):
-    """The live result of a flow: every step, what finished, what failed, where it is now."""
+    """The live result of a flow: every step, what finished, what failed, where it is now;
+    `run_id` is the run it is of (a step's own report merges only into its run's result)."""
 
     steps: dict[str, StepResult] = Field(default_factory=dict)
     completed_steps: list[str] = Field(default_factory=list)
@@ -155,6 +156,7 @@ class TaskResult(CamelModel):
     failed_count: int = 0
     started_at: datetime | None = None
     completed_at: datetime | None = None
+    run_id: str | None = None
 
 
 class TaskStatus(StrEnum):
@@ -192,10 +194,8 @@ class ErrorLogEntry(CamelModel):
         """Format the entry for the record's human-readable `errorLog` text."""
         total = str(self.max_attempts) if self.max_attempts else "?"
         verdict = "final" if self.final else "will retry"
-        head = (
-            f"[{self.timestamp.isoformat()}] {self.step} attempt {self.attempt}/{total} "
-            f"({verdict}) {self.error_type}: {self.message}"
-        )
+        head = f"[{self.timestamp.isoformat()}] {self.step} attempt {self.attempt}/{total} "
+        head += f"({verdict}) {self.error_type}: {self.message}"
         return f"{head}\n{self.stack.rstrip()}" if self.stack.strip() else head
 
 
@@ -293,8 +293,7 @@ def describe_validation_error(exc: ValidationError, *, what: str = "job data") -
 
 
 def _printable(text: str) -> str:
-    """`text` with line breaks and other control characters escaped: a key of the caller's
-    data is part of the message, which must stay one line."""
+    """`text` with control characters escaped: keys of the caller's data keep messages one line."""
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

@@ -22,8 +22,9 @@ one request only.
   a quiet moment, or one someone waits for (`flush`), is not held.
 - Outages: a batch the store could not take is put back (newer state wins) and retried with
   capped backoff for as long as the writer runs. The work never waits for it; what a dead
-  worker had not flushed is sent again by the next worker's replay (running workflows) or
-  repaired by the reconciler (closed ones).
+  worker had not flushed is sent again by the next worker's replay (running workflows, at
+  their next workflow task: a flow's snapshot, at the next step's end) or repaired by the
+  reconciler (closed ones).
 - Thread-safe entry (`submit_threadsafe`): workflow code runs on the SDK's workflow threads.
 """
 

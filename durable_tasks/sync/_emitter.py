@@ -6,16 +6,18 @@ the worker-wide writer through a thread-safe queue: no local activity, no marker
 so the workflow's history is exactly what it would be without durable-tasks, and nothing waits
 for PocketBase. Every value it sends comes from deterministic workflow state (`workflow.now()`,
 the run id), and every patch is idempotent under the store's guard rules, so a replay may send
-the same state again harmlessly; replays skip the bulky snapshots, which the next live
-transition carries in full anyway.
+the same state again harmlessly; replays skip the bulky snapshots, and the first live one after
+a replay goes out at once, carrying all of it.
 
 A flow's step-by-step snapshots wait: the writer sends the newest at most every second per
-task (`Pace.SNAPSHOT`), folded into the next prompt write when one comes first. What a front
-end waits for does not wait for them: each step's completion is written by the step's own
-activity the moment it returns (`durable_tasks.steps`), and a failure comes with its error
-entry, which goes out at once. Writing every snapshot would cost a write per transition, and
-for long flows (whose record grows with every step) a cost growing with the square of their
-length.
+task (`Pace.SNAPSHOT`), folded into the next prompt write of the task on this worker when one
+comes first (the next step's report, when the step runs here too). Only the first snapshot of
+a run goes out at once: it replaces the last run's result, which a step's report must not be
+merged into. What a front end waits for does not wait for them: each step's completion is
+written by the step's own activity as it returns (`durable_tasks.steps`; the first 20 of a
+run on a worker at once), and a failure comes with its error entry, which goes out at once.
+Writing every snapshot would cost a write per transition, and for long flows (whose record
+grows with every step) a cost growing with the square of their length.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class EmittingTaskSync:
         self._fields: dict[str, Any] = {}
         self._errors: list[ErrorLogEntry] = []
         self._can_wait = True
+        self._snapshot_now = True  # the run's first snapshot, or the first after a replay
         self._scheduled = False
 
     def claim(self, *, workflow_id: str) -> None:
@@ -86,8 +89,10 @@ class EmittingTaskSync:
             attempts is None or result is not UNSET or progress is not None
         )
         if snapshot and workflow.unsafe.is_replaying():
+            self._snapshot_now = True
             return
-        can_wait = snapshot and isinstance(result, TaskResult)
+        can_wait = snapshot and isinstance(result, TaskResult) and not self._snapshot_now
+        self._snapshot_now = self._snapshot_now and not snapshot
         fields: dict[str, Any] = {}
         if status is not None:
             fields["status"] = status

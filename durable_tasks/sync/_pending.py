@@ -13,12 +13,28 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from durable_tasks.models import ErrorLogEntry, NewTask, TaskPatch, TaskStatus
+from durable_tasks.models import (
+    ErrorLogEntry,
+    NewTask,
+    StepResult,
+    StepStatus,
+    TaskPatch,
+    TaskStatus,
+)
 from durable_tasks.store import SyncItem
 
 _RISING = ("progress", "attempts")
 _FINAL = frozenset({TaskStatus.SUCCESS, TaskStatus.FAILED, TaskStatus.CANCELLED})
 _FINAL_FIELDS = ("status", "completed_at", "result")
+_FINISHED_STEP = frozenset(set(StepStatus) - {StepStatus.PENDING, StepStatus.RUNNING})
+
+
+def _further(step: StepResult | None, than: StepResult) -> bool:
+    """Whether `step` has gone further than `than`: a later attempt, or finished in the same."""
+    if step is None:
+        return False
+    finished = (step.status in _FINISHED_STEP, than.status in _FINISHED_STEP)
+    return (step.attempts, finished[0]) > (than.attempts, finished[1])
 
 
 @dataclass
@@ -41,8 +57,8 @@ class Pending:
                 value = old
             elif name == "new_run":
                 value = bool(old) or value
-            elif name == "steps" and old is not None:
-                value = {**old, **value}
+            elif name == "steps" and old is not None:  # per step, the one gone furthest
+                value = {**old, **{n: s for n, s in value.items() if not _further(old.get(n), s)}}
             self.fields[name] = value
         if error is not None:
             self.errors.append(error)

@@ -39,6 +39,7 @@ class Rates:
         self._waits = {Pace.NOW: 0.0, Pace.PROGRESS: progress, Pace.SNAPSHOT: snapshot}
         self._longest = max(progress, snapshot)
         self._last_write: dict[str, float] = {}
+        self._forget_at = _FORGET_AFTER
         self._step_reports: dict[str, int] = {}
 
     def wait(self, pace: Pace) -> float:
@@ -52,9 +53,10 @@ class Rates:
     def wrote(self, task_id: str, now: float) -> None:
         """A write of the task's state just landed."""
         self._last_write[task_id] = now
-        if len(self._last_write) > _FORGET_AFTER:
+        if len(self._last_write) > self._forget_at:  # amortised: at most once per doubling
             horizon = now - self._longest
             self._last_write = {t: at for t, at in self._last_write.items() if at > horizon}
+            self._forget_at = max(_FORGET_AFTER, 2 * len(self._last_write))
 
     def step_report(self, run_id: str) -> Pace:
         """The pace of the next step report of `run_id`: now for its first `PROMPT_STEPS`."""

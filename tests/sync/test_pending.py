@@ -89,3 +89,16 @@ def test_steps_reported_while_pending_accumulate_and_go_out_in_one_patch() -> No
     assert item.patch.steps == {"left": left, "right": right}
     assert item.patch.result == {**TaskResult(total_steps=3).model_dump(mode="json")}
     assert pending.wait == 0
+
+
+def test_of_two_reports_of_one_step_the_later_attempt_s_is_kept() -> None:
+    """An attempt timed out in Temporal may still report itself completed, after its retry."""
+    pending = Pending(run_id="r1")
+    retry = StepResult(step_type="a", status=StepStatus.COMPLETED, attempts=2)
+    late = StepResult(step_type="a", status=StepStatus.COMPLETED, attempts=1)
+    pending.merge({"steps": {"a": retry}}, None, wait=0.0)
+    pending.merge({"steps": {"a": late}}, None, wait=0.0)
+    assert pending.fields["steps"] == {"a": retry}
+    newer = StepResult(step_type="a", status=StepStatus.COMPLETED, attempts=3)
+    pending.merge({"steps": {"a": newer}}, None, wait=0.0)
+    assert pending.fields["steps"] == {"a": newer}

@@ -22,10 +22,13 @@ def test_tasks_whose_intervals_ran_out_are_forgotten_once_many_are_remembered() 
     rates = Rates(progress=0.3, snapshot=1.0)
     for n in range(1000):
         rates.wrote(f"old{n}", 0.0)
-    rates.wrote("recent", 9.5)
-    rates.wrote("now", 10.0)  # the 1,002nd: what ran out (written before 9.0) is forgotten
+    rates.wrote("recent", 9.5)  # the 1,001st: what ran out (written before 8.5) is forgotten
     assert rates.due("old0", 1.0) == -math.inf
+    rates.wrote("now", 10.0)
     assert (rates.due("recent", 1.0), rates.due("now", 1.0)) == (10.5, 11.0)
+    for n in range(1500):  # what is still within its interval is never forgotten
+        rates.wrote(f"new{n}", 10.0)
+    assert rates.due("new0", 1.0) == 11.0
 
 
 def test_a_run_s_first_step_reports_go_out_at_once_and_later_ones_wait() -> None:

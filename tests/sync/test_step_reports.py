@@ -74,6 +74,7 @@ async def _running_flow(store: PocketBaseTaskStore, task_id: str) -> TaskRecord:
         current_step="encode",
         total_steps=2,
         started_at=T0,
+        run_id=RUN,
     )
     claim = TaskPatch(
         run_id=RUN, new_run=True, status=TaskStatus.RUNNING, result=snapshot, progress=2

@@ -233,23 +233,20 @@ function applyFields(state, patch, sameRun) {
   if (patch.attempts != null) state.set("attempts", Math.max(state.get("attempts"), patch.attempts))
   if (patch.startedAt != null && !state.get("startedAt")) state.set("startedAt", patch.startedAt)
   if (patch.completedAt != null) state.set("completedAt", patch.completedAt)
-  if (patch.steps != null) mergeSteps(state, patch.steps)
+  if (patch.steps != null) mergeSteps(state, patch.steps, patch.runId)
 }
 
 // Rules 7 and 8: a flow's finished steps, reported by their own activities, merged into the
 // stored result; the twin of durable_tasks/_step_merge.py (read its docstring for the why).
-// Only forward moves are taken (pending -> running -> finished, within one attempt), so the
-// activities' reports and the workflow's snapshots may land in any order.
+// A step's state only moves forward (a later attempt, or within one: pending -> running ->
+// finished), so the activities' reports and the workflow's snapshots may land in any order.
+// Nothing depends on the order of object keys (PocketBase keeps them sorted).
 const STEP_STATUSES = ["pending", "running", "completed", "failed", "skipped", "cancelled"]
 const STEP_COUNTED = ["completed", "failed", "skipped"] // finished, for progress
 
 function stepStatus(step) {
-  return step !== null && typeof step === "object" ? step.status : undefined
-}
-
-function stepAttempts(step) {
-  const attempts = step !== null && typeof step === "object" ? step.attempts : undefined
-  return Number.isInteger(attempts) ? attempts : 0
+  const status = step !== null && typeof step === "object" ? step.status : undefined
+  return typeof status === "string" ? status : undefined
 }
 
 function stepRank(step) {
@@ -258,16 +255,27 @@ function stepRank(step) {
   return STEP_STATUSES.indexOf(status) >= 2 ? 2 : 0
 }
 
-function stepsOf(result) {
-  const steps = result !== null && typeof result === "object" ? result.steps : null
-  return steps !== null && typeof steps === "object" && !Array.isArray(steps) ? steps : null
+// How far a step has gone: its attempt first, then its state within the attempt.
+function isFurther(step, than) {
+  const attempts = (s) => (s !== null && typeof s === "object" && Number.isInteger(s.attempts) ? s.attempts : 0)
+  if (attempts(step) !== attempts(than)) return attempts(step) > attempts(than)
+  return stepRank(step) > stepRank(than)
 }
 
-// Rule 7: merges reported steps over stored pending or running ones of no later attempt (unset
-// fields keep their stored value), then recounts and raises progress by the flow formula (durable_tasks.progress).
-function mergeSteps(state, reported) {
+function isObject(value) {
+  return value !== null && typeof value === "object" && !Array.isArray(value)
+}
+
+function stepsOf(result) {
+  return isObject(result) && isObject(result.steps) ? result.steps : null
+}
+
+// Rule 7: merges reported steps of the result's own run over stored ones they have gone
+// further than (unset fields keep their stored value), then recounts and raises progress by
+// the flow formula (durable_tasks.progress).
+function mergeSteps(state, reported, runId) {
   const stored = state.get("result")
-  if (stepsOf(stored) === null) return
+  if (stepsOf(stored) === null || stored.runId !== runId) return
   const result = Object.assign({}, stored) // copies: the stored value is compared on save
   const steps = Object.assign({}, stored.steps)
   result.steps = steps
@@ -275,13 +283,7 @@ function mergeSteps(state, reported) {
   for (const name of Object.keys(reported)) {
     const step = reported[name]
     const before = steps[name]
-    if (
-      stepStatus(before) === undefined ||
-      stepRank(step) <= stepRank(before) ||
-      stepAttempts(step) < stepAttempts(before)
-    ) {
-      continue
-    }
+    if (!isObject(before) || !isFurther(step, before)) continue
     const next = Object.assign({}, before)
     for (const key of Object.keys(step)) if (step[key] != null) next[key] = step[key]
     steps[name] = next
@@ -302,8 +304,9 @@ function mergeSteps(state, reported) {
   state.set("progress", Math.max(state.get("progress"), progress))
 }
 
-// Rule 8: a snapshot of the same flow run (same startedAt) keeps the steps the stored result
-// has finished, unless it shows a later attempt. The stored result is parsed only when the snapshot has unfinished steps.
+// Rule 8: a snapshot of the same flow run (same startedAt) keeps each step it shows unfinished
+// that the stored result has finished and gone further with. The stored result is parsed only when the snapshot has
+// unfinished steps.
 function keepFinishedSteps(state, incoming) {
   const steps = stepsOf(incoming)
   if (steps === null || incoming.startedAt == null) return incoming
@@ -315,7 +318,7 @@ function keepFinishedSteps(state, incoming) {
   let kept = false
   for (const name of open) {
     const before = storedSteps[name]
-    if (stepRank(before) === 2 && stepAttempts(before) >= stepAttempts(steps[name])) {
+    if (stepRank(before) === 2 && isFurther(before, steps[name])) {
       steps[name] = before
       kept = true
     }
@@ -324,7 +327,8 @@ function keepFinishedSteps(state, incoming) {
   return incoming
 }
 
-// The counts and lists derived from the steps, in the order the flow first listed them.
+// The lists and counts derived from the steps: names kept in their listed order, new ones
+// added sorted; the current step, if it finished, becomes the running step started last.
 function retally(result, steps) {
   const lists = [
     ["completed", "completedSteps", "completedCount"],
@@ -333,16 +337,23 @@ function retally(result, steps) {
   for (const [status, namesKey, countKey] of lists) {
     const listed = Array.isArray(result[namesKey]) ? result[namesKey] : []
     const names = listed.filter((n) => typeof n === "string" && stepStatus(steps[n]) === status)
-    for (const name of Object.keys(steps)) {
-      if (stepStatus(steps[name]) === status && !names.includes(name)) names.push(name)
-    }
-    result[namesKey] = names
-    result[countKey] = names.length
+    const added = Object.keys(steps)
+      .filter((name) => stepStatus(steps[name]) === status && !names.includes(name))
+      .sort()
+    result[namesKey] = names.concat(added)
+    result[countKey] = names.length + added.length
   }
   const current = result.currentStep
   if (typeof current === "string" && stepRank(steps[current]) === 2) {
-    const running = Object.keys(steps).filter((name) => stepStatus(steps[name]) === "running")
-    result.currentStep = running.length ? running[running.length - 1] : null
+    let best = null
+    for (const name of Object.keys(steps)) {
+      if (stepStatus(steps[name]) !== "running") continue
+      const started = typeof steps[name].startedAt === "string" ? steps[name].startedAt : ""
+      if (best === null || started > best[0] || (started === best[0] && name > best[1])) {
+        best = [started, name]
+      }
+    }
+    result.currentStep = best === null ? null : best[1]
   }
 }
 
@@ -476,12 +487,9 @@ function parsePatch(body) {
       patch[field] = normalizeDate(patch[field], () => bad(field, "must be an ISO 8601 date"))
     }
   }
-  const steps = patch.steps
-  if (steps != null) {
-    const valid = (step) => step !== null && typeof step === "object" && !Array.isArray(step)
-    if (!valid(steps) || !Object.values(steps).every((s) => valid(s) && STEP_STATUSES.includes(s.status))) {
-      bad("steps", `must map step names to step results with a status of ${STEP_STATUSES.join(", ")}`)
-    }
+  if (patch.steps != null) {
+    const steps = isObject(patch.steps) ? patch.steps : bad("steps", "must map step names to step results")
+    for (const name of Object.keys(steps)) steps[name] = stepReport(steps[name], (m) => bad(`steps.${name}`, m))
   }
   if (patch.error != null) {
     if (typeof patch.error !== "object" || typeof patch.error.key !== "string") {
@@ -490,6 +498,23 @@ function parsePatch(body) {
     if (typeof patch.errorText !== "string") bad("errorText", "is required with error")
   }
   return patch
+}
+
+// A reported step as StepResult takes it (its fields, nothing else), or bad(message).
+function stepReport(step, bad) {
+  if (!isObject(step)) return bad("must be a step result")
+  if (typeof step.stepType !== "string") return bad("stepType: a string is required")
+  if (!STEP_STATUSES.includes(step.status)) return bad(`status: must be one of ${STEP_STATUSES.join(", ")}`)
+  if (step.error != null && typeof step.error !== "string") return bad("error: must be a string")
+  if (step.attempts != null && !Number.isInteger(step.attempts)) return bad("attempts: must be an integer")
+  for (const field of ["startedAt", "completedAt"]) {
+    if (step[field] != null && typeof step[field] !== "string") return bad(`${field}: must be a date`)
+  }
+  const clean = {}
+  for (const field of ["stepType", "status", "error", "attempts", "startedAt", "completedAt", "data"]) {
+    if (field in step) clean[field] = step[field]
+  }
+  return clean
 }
 
 // Dates are compared the way PocketBase stores them (UTC, millisecond precision).
