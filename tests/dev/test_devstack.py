@@ -104,8 +104,12 @@ def dev_stack(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[_Stack
     try:
         yield stack
     finally:
-        if process.poll() is None:
-            process.kill()  # the test failed midway; its servers die with their session below
+        if process.poll() is None:  # the test failed midway: stop it as Ctrl-C would, so it
+            process.terminate()  # stops its servers (they run in sessions of their own and
+            try:  # would outlive a SIGKILL of `dev`)
+                process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
         process.wait()
 
 
