@@ -43,14 +43,22 @@ def _status(step: Any) -> str | None:
 
 
 def _rank(step: Any) -> int:
-    status = _status(step)
+    return _rank_of(_status(step))
+
+
+def _rank_of(status: str | None) -> int:
     return 2 if status in _FINISHED else 1 if status == "running" else 0
 
 
+def step_progress(status: str | None, attempts: int | None) -> tuple[int, int]:
+    """How far a step has gone: its attempt first, then its state within the attempt
+    (pending, running, finished). The one order of both stores and the writer."""
+    return (attempts or 0, _rank_of(status))
+
+
 def _progress_key(step: Any) -> tuple[int, int]:
-    """How far a step has gone: its attempt first, then its state within the attempt."""
     attempts = _whole(step.get("attempts")) if isinstance(step, dict) else None
-    return (attempts or 0, _rank(step))
+    return step_progress(_status(step), attempts)
 
 
 def _steps_of(result: Any) -> dict[str, Any] | None:

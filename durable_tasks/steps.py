@@ -8,8 +8,9 @@ Return data, or a `StepResult` (a failed one is a recoverable failure: recorded,
 When a step completes, the wrapper hands its completion to the worker's sync (with the sync
 installed; written at once for the first 20 steps of a run on a worker, then at the pace of
 the flow's snapshots), so the task record counts it without waiting for the workflow to take
-it in: under load Temporal starts that workflow task a hundred milliseconds or more later. A step that
-reports a failure is left to the workflow, which logs it and applies its failure policy.
+it in: under load Temporal starts that workflow task a hundred milliseconds or more later.
+A step that reports a failure is left to the workflow, which logs it and applies its failure
+policy.
 Check for existing work first, keyed by `ctx.idempotency_key`, so a retry or a rerun repeats
 nothing:
 

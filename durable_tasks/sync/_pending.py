@@ -13,28 +13,20 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from durable_tasks.models import (
-    ErrorLogEntry,
-    NewTask,
-    StepResult,
-    StepStatus,
-    TaskPatch,
-    TaskStatus,
-)
+from durable_tasks._step_merge import step_progress
+from durable_tasks.models import ErrorLogEntry, NewTask, StepResult, TaskPatch, TaskStatus
 from durable_tasks.store import SyncItem
 
 _RISING = ("progress", "attempts")
 _FINAL = frozenset({TaskStatus.SUCCESS, TaskStatus.FAILED, TaskStatus.CANCELLED})
 _FINAL_FIELDS = ("status", "completed_at", "result")
-_FINISHED_STEP = frozenset(set(StepStatus) - {StepStatus.PENDING, StepStatus.RUNNING})
 
 
 def _further(step: StepResult | None, than: StepResult) -> bool:
-    """Whether `step` has gone further than `than`: a later attempt, or finished in the same."""
+    """Whether `step` has gone further than `than` (the stores' order, rules 7 and 8)."""
     if step is None:
         return False
-    finished = (step.status in _FINISHED_STEP, than.status in _FINISHED_STEP)
-    return (step.attempts, finished[0]) > (than.attempts, finished[1])
+    return step_progress(step.status, step.attempts) > step_progress(than.status, than.attempts)
 
 
 @dataclass
