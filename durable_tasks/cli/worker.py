@@ -2,13 +2,18 @@
 
 The command only parses options, loads the settings (a bad one is a one-line error, exit 2) and
 turns SIGINT/SIGTERM into the `stop` event `run_worker` waits on, so a deploy's SIGTERM lets
-in-flight activities finish instead of killing them.
+in-flight activities finish instead of killing them. A second signal stops it at once: an
+operator must always be able to end a shutdown that takes too long (or hangs: once in CI the
+Temporal SDK's worker shutdown never returned).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import os
+import sys
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -28,8 +33,15 @@ The worker runs the processors defined in the modules (packages recursively) nam
 DURABLE_TASKS_IMPORTS (comma-separated) and --import; with none named it exits 2. They are
 imported with the current directory first on the path. Before it polls, it connects to Temporal
 and logs in to PocketBase: a wrong setting ends it at once with one line and exit 2. SIGINT or
-SIGTERM stops it gracefully: it stops polling and lets running activities finish.
+SIGTERM stops it gracefully: it stops polling and lets running activities finish. A second
+signal stops it at once (exit 130): what it had not written yet is sent again by the next
+worker's replay, or repaired by the reconciler.
 """
+
+_FORCED_EXIT = 130
+_CANCEL_GRACE_S = 3.0
+"""After a second signal: how long the cancelled worker gets before the process just exits."""
+log = logging.getLogger("durable_tasks.worker")
 
 _EPILOG = """\
 examples:
@@ -132,12 +144,27 @@ async def _serve(
     from durable_tasks.worker import run_worker
 
     with stop_on_signals() as signals:
-        await run_worker(
-            settings,
-            imports=imports,
-            max_concurrent_activities=max_concurrent,
-            stop=signals.stop,
-            graceful_shutdown=grace,
-            metrics_address=metrics,
-            dispatch=dispatch,
+        work = asyncio.create_task(
+            run_worker(
+                settings,
+                imports=imports,
+                max_concurrent_activities=max_concurrent,
+                stop=signals.stop,
+                graceful_shutdown=grace,
+                metrics_address=metrics,
+                dispatch=dispatch,
+            )
         )
+        forced = asyncio.create_task(signals.force.wait())
+        await asyncio.wait({work, forced}, return_when=asyncio.FIRST_COMPLETED)
+        forced.cancel()
+        if not work.done():
+            log.warning("a second signal: stopping now, without the rest of the graceful shutdown")
+            work.cancel()
+            await asyncio.wait({work}, timeout=_CANCEL_GRACE_S)
+            if not work.done():  # what it waits on ignores cancellation: leave it behind
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(_FORCED_EXIT)
+            raise SystemExit(_FORCED_EXIT)
+        work.result()

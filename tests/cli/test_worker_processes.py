@@ -11,6 +11,7 @@ sticky queue's fallback and the first backoff, in that order).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -247,3 +248,24 @@ async def test_three_dispatching_workers_run_each_user_record_once(
 
 async def _async(value: list[str]) -> list[str]:
     return value
+
+
+async def test_a_second_signal_stops_a_draining_worker_at_once(
+    setup: tuple[Workers, TaskClient, Path],
+) -> None:
+    """SIGTERM lets running activities finish (here for up to 60 s); a second signal must cut
+    that short, even if what the shutdown waits on never returns."""
+    workers, client, marks = setup
+    worker = workers.start("--graceful-shutdown", "60")
+    await client.start("hang", workspace_id="ws", task_id="force-1", input={})
+    await eventually(lambda: _async(_marks(marks, "force-1.1.")), timeout=60, what="attempt 1")
+    worker.send_signal(signal.SIGTERM)
+    await eventually(
+        lambda: "running activities get 60 s" in workers.log(worker), timeout=20, what="draining"
+    )
+    assert worker.poll() is None  # draining: the held activity has up to a minute
+    signalled = time.monotonic()
+    worker.send_signal(signal.SIGTERM)
+    code = await asyncio.to_thread(worker.wait, 30)
+    assert (code, time.monotonic() - signalled < 10) == (130, True), workers.log(worker)
+    assert "a second signal: stopping now" in workers.log(worker)
