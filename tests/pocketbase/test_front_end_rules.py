@@ -6,13 +6,15 @@ other field is the worker's. Checked as real workspace users against a real serv
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
-from durable_tasks.models import TaskPatch, TaskStatus
+from durable_tasks.models import ErrorLogEntry, TaskPatch, TaskStatus
 from durable_tasks.pocketbase import PocketBaseTaskStore
 from durable_tasks.testing import PocketBaseServer
 
@@ -166,3 +168,46 @@ async def test_only_superusers_claim_a_rerun_and_only_once(
         answers = [admin.post(claim).json()["claimed"] for _ in range(3)]
     assert answers == [True, False, False]
     assert alice.get(f"{RECORDS}/r1").json()["rerunRequested"] is False
+
+
+async def test_a_users_flag_never_undoes_nor_loses_to_the_workers_writes(
+    task_store: PocketBaseTaskStore, workspace_client: UserClient
+) -> None:
+    """A user's PATCH races the worker's writes to the same record (the board's Cancel button
+    while the task reports progress). PocketBase reads the record before the update hook runs,
+    so the user's save must take only the flags from the request: the worker's progress and
+    error entries that landed in between stay, and the user's request is never refused."""
+    await task_store.create(task_id="race", workspace_id="ws-a", type="t", input={})
+    await task_store.sync("race", TaskPatch(run_id="r1", new_run=True, status=TaskStatus.RUNNING))
+    alice = workspace_client("ws-a")
+    writes, flags = 60, 60
+
+    def user_flags() -> list[int]:
+        codes = []
+        for i in range(flags):
+            answer = alice.patch(f"{RECORDS}/race", json={"cancelRequested": i % 2 == 0})
+            codes.append(answer.status_code)
+        return codes
+
+    async def worker_writes() -> None:
+        for i in range(1, writes + 1):
+            entry = ErrorLogEntry(
+                key=f"race:step:{i}",
+                timestamp=datetime.now(UTC),
+                step="step",
+                attempt=i,
+                error_type="Flaky",
+                message=f"attempt {i}",
+            )
+            patch = TaskPatch(run_id="r1", progress=i, attempts=i, error=entry)
+            assert (await task_store.sync("race", patch)).applied
+
+    codes, _ = await asyncio.wait_for(
+        asyncio.gather(asyncio.to_thread(user_flags), worker_writes()), timeout=60
+    )
+    assert codes == [200] * flags
+    record = await task_store.get("race")
+    assert record is not None
+    assert (record.status, record.progress, record.attempts) == (TaskStatus.RUNNING, writes, writes)
+    assert [entry.attempt for entry in record.errors] == list(range(1, writes + 1))
+    assert alice.get(f"{RECORDS}/race").json()["cancelRequested"] is ((flags - 1) % 2 == 0)

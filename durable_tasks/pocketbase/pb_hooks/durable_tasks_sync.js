@@ -157,12 +157,20 @@ function createTask(txApp, taskId, create) {
   return record
 }
 
-// onRecordUpdateRequest for `tasks`: hand edits through the records API (dashboard, scripts)
-// must not break the guarantees either. Checked against the stored record inside the same
-// transaction as the save, and the edit bumps `seq` like any other accepted write.
+// onRecordUpdateRequest for `tasks`: edits through the records API (a user's cancel or rerun
+// flag, a hand edit in the dashboard) must not break the guarantees either. PocketBase loaded
+// e.record before this hook, so a worker's write may have landed since: every field the request
+// did not send is taken from the stored record, read inside the same transaction as the save.
+// Otherwise the save would put back the old progress and error log (or be refused as going
+// back), and a user's Cancel, clicked while the task reports progress, would be lost. The edit
+// then bumps `seq` like any other accepted write.
 function guardRecordUpdate(e) {
+  const sent = sentFields(e)
   e.app.runInTransaction((txApp) => {
     const stored = txApp.findRecordById("tasks", e.record.id)
+    for (const name of Object.keys(stored.fieldsData())) {
+      if (!sent.has(name)) e.record.set(name, stored.get(name))
+    }
     const problem = manualUpdateProblem(stored, e.record)
     if (problem) {
       throw new BadRequestError(problem)
@@ -171,6 +179,12 @@ function guardRecordUpdate(e) {
     e.app = txApp
     e.next()
   })
+}
+
+// The record fields a request body names, with PocketBase's "+"/"-" modifiers stripped.
+function sentFields(e) {
+  const body = e.requestInfo().body || {}
+  return new Set(Object.keys(body).map((key) => key.replace(/^[+-]|[+-]$/g, "")))
 }
 
 function manualUpdateProblem(stored, updated) {
