@@ -110,3 +110,29 @@ def test_compared_rows_run_in_mirrored_rounds() -> None:
         ("storm", 1, 0),
     ]
     assert [(row[0], n) for row, n, _ in _schedule(plan, 1)] == [("one", 5), ("simple", 5), ("storm", 1)]  # fmt: skip
+
+
+def test_pocketbase_cost_splits_a_patch_into_its_parts() -> None:
+    """`python -m bench.pocketbase_cost` (bench/README.md quotes it): every probe route answers
+    and every cell gets a CPU figure (no speed is asserted: that is the bench's business)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.pocketbase_cost", "--patches", "200"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = [
+        _cells(line) for line in done.stdout.splitlines() if line.startswith("| ") and "ms" in line
+    ]
+    assert [row[0] for row in rows] == [
+        "parses the body and answers",
+        "also finds each record, in one transaction",
+        "also saves each record (PocketBase's own save)",
+        "is the sync route (guard rules, merge, answer)",
+    ]
+    figures = [[float(cell.removesuffix(" ms")) for cell in row[1:]] for row in rows]
+    assert all(len(row) == 3 and all(ms >= 0 for ms in row) for row in figures)
+    assert sum(map(sum, figures)) > 0, "no PocketBase CPU was measured at all"
