@@ -4,7 +4,7 @@ Starts a throwaway PocketBase with this project's schema and hooks plus the prob
 `bench/pb_probe/` (each does part of what the sync route does: parse the body; also find each
 record in one transaction; also save each record with PocketBase's own save), then sends the
 same patches through each probe and through the real sync route, one request after another,
-1, 10 and 100 patches per request, and prints the PocketBase CPU (user + system) per request
+1, 4, 10 and 100 patches per request, and prints the PocketBase CPU (user + system) per request
 and per patch. `bench/README.md` ("Why throughput at 50 in flight stays below ×0.90") reads it.
 """
 
@@ -30,7 +30,7 @@ ROUTES = {
     "also saves each record (PocketBase's own save)": "/api/bench-probe/save",
     "is the sync route (guard rules, merge, answer)": "/api/durable-tasks/sync",
 }
-BATCHES = (1, 10, 100)
+BATCHES = (1, 4, 10, 100)
 
 
 def measure(client: httpx.Client, cpu: CpuMeter, ids: list[str]) -> dict[str, list[float]]:
@@ -52,12 +52,12 @@ def measure(client: httpx.Client, cpu: CpuMeter, ids: list[str]) -> dict[str, li
 
 
 def render(table: dict[str, list[float]], patches: int) -> str:
-    head = "| a request to PocketBase that… | CPU per request, 1 patch | per patch, 10 in a request"
+    sizes = " | ".join(f"{size} in a request" for size in BATCHES[1:])
     lines = [
-        f"PocketBase CPU, {patches} patches per cell, one request after another:",
+        f"PocketBase CPU per patch, {patches} patches per cell, one request after another:",
         "",
-        head + " | per patch, 100 |",
-        "|---|---|---|---|",
+        f"| a request to PocketBase that… | 1 patch per request | {sizes} |",
+        "|---" * (len(BATCHES) + 1) + "|",
     ]
     lines += [
         f"| {label} | " + " | ".join(f"{ms:.2f} ms" for ms in row) + " |"

@@ -134,5 +134,5 @@ def test_pocketbase_cost_splits_a_patch_into_its_parts() -> None:
         "is the sync route (guard rules, merge, answer)",
     ]
     figures = [[float(cell.removesuffix(" ms")) for cell in row[1:]] for row in rows]
-    assert all(len(row) == 3 and all(ms >= 0 for ms in row) for row in figures)
+    assert all(len(row) == 4 and all(ms >= 0 for ms in row) for row in figures)
     assert sum(map(sum, figures)) > 0, "no PocketBase CPU was measured at all"
