@@ -10,12 +10,13 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
-from durable_tasks.models import TaskPatch, TaskStatus
+from durable_tasks.models import ErrorLogEntry, TaskPatch, TaskStatus
 from durable_tasks.pocketbase import PocketBaseTaskStore
 from durable_tasks.testing import PocketBaseServer
 
@@ -165,6 +166,39 @@ async def test_hand_edits_cannot_undo_a_final_status_or_lower_progress(
         # A new run starts over, so the same edit under another runId is fine.
         rerun = admin.patch(f"{RECORDS}/a2", json={"status": "RUNNING", "runId": "manual"})
         assert rerun.status_code == 200, rerun.text
+
+
+async def test_a_hand_edit_of_a_record_that_changed_since_it_was_loaded_is_refused(
+    two_workspaces: PocketBaseTaskStore, pocketbase_server: PocketBaseServer
+) -> None:
+    """The dashboard sends every field it loaded, `seq` included: when a worker wrote since,
+    the edit would put back stale fields (an error entry, a cleared rerun flag), so it is
+    refused by name, and the same edit on a fresh load goes through."""
+    store = two_workspaces
+    await store.sync("a1", TaskPatch(run_id="r1", new_run=True, status=TaskStatus.RUNNING))
+    with pocketbase_server.admin_client() as admin:
+        loaded = admin.get(f"{RECORDS}/a1").json()
+        entry = ErrorLogEntry(
+            key="a1:step:1", timestamp=datetime.now(UTC), step="step", attempt=1,
+            error_type="Flaky", message="will retry",
+        )  # fmt: skip
+        # A worker's write lands: an error entry, progress unchanged, so nothing else refuses
+        # the stale edit; without the check it would erase the entry.
+        await store.sync("a1", TaskPatch(run_id="r1", attempts=1, error=entry))
+        stale = admin.patch(f"{RECORDS}/a1", json={**loaded, "cancelRequested": True})
+        assert stale.status_code == 400, stale.text
+        assert stale.json()["message"].lower().startswith("seq: the record changed since it was")
+        after = await store.get("a1")
+        assert after is not None and [e.key for e in after.errors] == ["a1:step:1"]
+        assert after.seq == loaded["seq"] + 1
+
+        fresh = admin.get(f"{RECORDS}/a1").json()
+        edited = admin.patch(f"{RECORDS}/a1", json={**fresh, "cancelRequested": True})
+        assert edited.status_code == 200, edited.text
+        assert (edited.json()["attempts"], edited.json()["seq"]) == (1, fresh["seq"] + 1)
+        assert edited.json()["cancelRequested"] is True
+        kept = await store.get("a1")
+        assert kept is not None and [e.key for e in kept.errors] == ["a1:step:1"]
 
 
 @contextlib.asynccontextmanager

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.pocketbase_cost import BATCHES, ROUTES
+
 ROOT = Path(__file__).resolve().parents[2]
 
 MEASURED = {
@@ -112,27 +114,25 @@ def test_compared_rows_run_in_mirrored_rounds() -> None:
     assert [(row[0], n) for row, n, _ in _schedule(plan, 1)] == [("one", 5), ("simple", 5), ("storm", 1)]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_pocketbase_cost_splits_a_patch_into_its_parts() -> None:
-    """`python -m bench.pocketbase_cost` (bench/README.md quotes it): every probe route answers
-    and every cell gets a CPU figure (no speed is asserted: that is the bench's business)."""
+    """`python -m bench.pocketbase_cost` (bench/README.md quotes it), with a realtime
+    subscriber: every probe route answers, the sync route applies every patch (it raises
+    otherwise), and every cell gets a CPU figure (no speed is asserted: that is the bench's)."""
     done = subprocess.run(
-        [sys.executable, "-m", "bench.pocketbase_cost", "--patches", "200"],
+        [sys.executable, "-m", "bench.pocketbase_cost", "--patches", "100", "--subscriber"],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=90,
         check=False,
     )
     assert done.returncode == 0, done.stderr
+    assert "(a realtime subscriber)" in done.stdout
     rows = [
         _cells(line) for line in done.stdout.splitlines() if line.startswith("| ") and "ms" in line
     ]
-    assert [row[0] for row in rows] == [
-        "parses the body and answers",
-        "also finds each record, in one transaction",
-        "also saves each record (PocketBase's own save)",
-        "is the sync route (guard rules, merge, answer)",
-    ]
+    assert [row[0] for row in rows] == list(ROUTES)
     figures = [[float(cell.removesuffix(" ms")) for cell in row[1:]] for row in rows]
-    assert all(len(row) == 4 and all(ms >= 0 for ms in row) for row in figures)
+    assert all(len(row) == len(BATCHES) and all(ms >= 0 for ms in row) for row in figures)
     assert sum(map(sum, figures)) > 0, "no PocketBase CPU was measured at all"

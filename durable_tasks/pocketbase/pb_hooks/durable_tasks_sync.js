@@ -159,15 +159,24 @@ function createTask(txApp, taskId, create) {
 
 // onRecordUpdateRequest for `tasks`: edits through the records API (a user's cancel or rerun
 // flag, a hand edit in the dashboard) must not break the guarantees either. PocketBase loaded
-// e.record before this hook, so a worker's write may have landed since: every field the request
-// did not send is taken from the stored record, read inside the same transaction as the save.
-// Otherwise the save would put back the old progress and error log (or be refused as going
-// back), and a user's Cancel, clicked while the task reports progress, would be lost. The edit
-// then bumps `seq` like any other accepted write.
+// e.record before this hook, so a worker's write may have landed since:
+// - every field the request did not send is taken from the stored record, read inside the same
+//   transaction as the save. Otherwise the save would put back the old progress and error log
+//   (or be refused as going back), and a user's Cancel, clicked while the task reports
+//   progress, would be lost;
+// - a request that sends `seq` (the dashboard sends every field it loaded; users may not send
+//   it) is refused when the record has changed since: its other fields are as stale.
+// The edit then bumps `seq` like any other accepted write.
 function guardRecordUpdate(e) {
   const sent = sentFields(e)
   e.app.runInTransaction((txApp) => {
     const stored = txApp.findRecordById("tasks", e.record.id)
+    const seq = stored.getInt("seq")
+    if (sent.has("seq") && e.record.getInt("seq") !== seq) {
+      throw new BadRequestError(
+        `seq: the record changed since it was loaded (seq ${e.record.getInt("seq")}, now ${seq}); reload it and edit again`,
+      )
+    }
     for (const name of Object.keys(stored.fieldsData())) {
       if (!sent.has(name)) e.record.set(name, stored.get(name))
     }
@@ -175,13 +184,14 @@ function guardRecordUpdate(e) {
     if (problem) {
       throw new BadRequestError(problem)
     }
-    e.record.set("seq", stored.getInt("seq") + 1)
+    e.record.set("seq", seq + 1)
     e.app = txApp
     e.next()
   })
 }
 
-// The record fields a request body names, with PocketBase's "+"/"-" modifiers stripped.
+// The record fields a request body names ("+"/"-" modifiers stripped, in case PocketBase has
+// not resolved them into plain names by the time this hook runs).
 function sentFields(e) {
   const body = e.requestInfo().body || {}
   return new Set(Object.keys(body).map((key) => key.replace(/^[+-]|[+-]$/g, "")))
