@@ -343,8 +343,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     budgets = evaluate(measured["batches"], measured["storm"], measured["capacity"])
     print(render(measured["batches"], measured["storm"], measured["capacity"], budgets))
     args.results.parent.mkdir(parents=True, exist_ok=True)
-    report = to_json(
-        vars(args), measured["batches"], measured["storm"], measured["capacity"], budgets
+    settings = {name: value for name, value in vars(args).items() if name != "results"}
+    report = to_json(  # without where it is written: the report holds no path of this machine
+        settings, measured["batches"], measured["storm"], measured["capacity"], budgets
     )
     args.results.write_text(json.dumps(report, indent=2, default=str) + "\n")
     _say(f"report written to {args.results}")

@@ -67,6 +67,7 @@ def test_bench_fills_every_table_and_writes_the_report(tmp_path: Path) -> None:
             assert float(row[column["PB requests/task"]]) > 0, (label, row)
     assert len([row for row in rows if row[0] == "ours/bare"]) == 4, done.stdout
 
+    assert str(tmp_path) not in results.read_text(), "the report holds a path of this machine"
     report = json.loads(results.read_text())
     assert report["rows"]["simple"]["sync_lag_ms"]["p95"] > 0
     # each step of each 3-step flow, from its activity completing and from the workflow taking
