@@ -14,8 +14,8 @@ record, as a front end's; `--busy` keeps both cores busy with two spinning proce
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
-import json
 import secrets
 import shutil
 import subprocess
@@ -29,6 +29,7 @@ import httpx
 
 from bench.measure import CpuMeter
 from durable_tasks.dev import free_port, project_pb_dirs, start_pocketbase
+from durable_tasks.pocketbase import PocketBaseRealtime
 
 PROBES = Path(__file__).parent / "pb_probe"
 SYNC_ROUTE = "/api/durable-tasks/sync"
@@ -104,31 +105,34 @@ def spinning(count: int, seconds: float) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def subscribed(url: str, token: str) -> Iterator[None]:
-    """A superuser realtime subscription to every task record, read on a thread meanwhile."""
-    ready, stop = threading.Event(), threading.Event()
+def subscribed(url: str, email: str, password: str) -> Iterator[None]:
+    """A superuser realtime subscription to every task record, as the bench's observer has
+    (`PocketBaseRealtime`), read on a thread and event loop of its own meanwhile."""
+    ready = threading.Event()
 
-    def read() -> None:
-        with httpx.Client(base_url=url, timeout=httpx.Timeout(10.0, read=None)) as client:
-            with client.stream("GET", "/api/realtime") as stream:
-                for line in stream.iter_lines():
-                    if stop.is_set():
-                        return
-                    if not ready.is_set() and line.startswith("data:"):
-                        body = {"clientId": json.loads(line[5:])["clientId"],
-                                "subscriptions": ["tasks/*"]}  # fmt: skip
-                        headers = {"Authorization": token}
-                        client.post("/api/realtime", json=body, headers=headers).raise_for_status()
-                        ready.set()
+    async def follow() -> None:
+        realtime = PocketBaseRealtime(url, email, password)
+        async for _ in realtime.topic_events(f"{realtime.collection}/*"):
+            ready.set()  # the first item is SUBSCRIBED; events only need reading
 
-    reader = threading.Thread(target=read, daemon=True)  # ends with the server, if not before
+    loop = asyncio.new_event_loop()
+    following = loop.create_task(follow())
+
+    def run() -> None:
+        with contextlib.suppress(asyncio.CancelledError):
+            loop.run_until_complete(following)
+
+    reader = threading.Thread(target=run, daemon=True)
     reader.start()
-    if not ready.wait(10):
-        raise RuntimeError("the realtime subscription did not start within 10 s")
     try:
+        if not ready.wait(10):
+            raise RuntimeError("the realtime subscription did not start within 10 s")
         yield
     finally:
-        stop.set()
+        loop.call_soon_threadsafe(following.cancel)
+        reader.join(10)
+        if not reader.is_alive():
+            loop.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -172,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     client.post("/api/durable-tasks/create", json={"items": new}).raise_for_status()
                 with contextlib.ExitStack() as stack:
                     if args.subscriber:
-                        stack.enter_context(subscribed(server.url, token))
+                        stack.enter_context(subscribed(server.url, email, password))
                     if args.busy:
                         stack.enter_context(spinning(2, seconds=600))
                     table = Probe(client, CpuMeter({"pocketbase": server.pid}), ids).table()
