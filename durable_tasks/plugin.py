@@ -75,7 +75,8 @@ class DurableTasksPlugin(SimplePlugin):
         processors: processor classes, or a `ProcessorRegistry`, to run on the worker.
         writer: the worker's batching state writer (default: one on `store`); pass your own
             to tune it (`SyncWriter(store, max_batch=..., linger=..., routine_interval=...,
-            snapshot_interval=...)`) or read its counters. It runs while the worker runs, and sends what is pending when it stops.
+            snapshot_interval=...)`) or read its counters. It runs while the worker runs, and
+            sends what is pending when it stops.
         payload_codec: encrypts payloads (`durable_tasks.codec.EncryptionCodec`); it takes
             effect on a client or replayer (a worker uses its client's converter).
     """

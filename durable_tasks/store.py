@@ -20,14 +20,16 @@ store (in PocketBase: a transactional route in `pb_hooks/`). The rules, per reco
 6. `seq` grows by one with every patch that changed anything.
 7. `steps` (a flow step's own report that it finished) merge into the stored `result`: a step
    it shows pending or running, at no later attempt than the report's, takes the reported
-   state (fields the report leaves unset keep their stored value), `completedSteps`, `failedSteps`, their counts and `currentStep` are
-   recounted, and `progress` rises to the flow's formula (`durable_tasks.progress`). A step the
-   result does not know, or shows finished already, is left alone.
+   state (fields the report leaves unset keep their stored value); `completedSteps`,
+   `failedSteps`, their counts and `currentStep` are recounted, and `progress` rises to the
+   flow's formula (`durable_tasks.progress`). A step the result does not know, or shows
+   finished already, is left alone.
 8. A `result` snapshot of the same flow run as the stored one (same run, same `startedAt`)
    never shows a step the stored result has finished as pending or running again at the same
    or an earlier attempt: that step keeps its stored state, and the lists and counts are
-   recounted (a later attempt shows: Temporal refused the finished one, after its timeout). (A workflow's snapshot taken
-   before a step finished may land after the step's own report, written by another worker.)
+   recounted (a later attempt shows: Temporal refused the finished one, after its timeout).
+   A workflow's snapshot taken before a step finished may land after the step's own report,
+   written by another worker.
 """
 
 from __future__ import annotations

@@ -12,9 +12,10 @@ Workflows that own no task are never touched. Two sinks, chosen per run by the s
   `workflow.patched(SYNC_PATCH_ID)`, so histories from before either version replay unchanged.
 
 Activity side: it binds the writer as the `ProgressSink`, so `ctx.report_progress` reaches the
-record, coalesced, and a flow step's completion reaches it as the step returns; and when the worker shuts down under a running attempt it fails that attempt
-as `WorkerShutdown` (retryable) rather than letting it look like the task's cancellation, so the
-attempt runs again on another worker.
+record, coalesced, and a flow step's completion reaches it as the step returns; and when the
+worker shuts down under a running attempt it fails that attempt as `WorkerShutdown`
+(retryable) rather than letting it look like the task's cancellation, so the attempt runs
+again on another worker.
 """
 
 from __future__ import annotations
